@@ -1,0 +1,242 @@
+"""The layer catalog: ``layers/<id>.yaml`` files read into typed specs.
+
+A layer is declared, not coded: its geometry type, its fields (type, unit, allowed
+values and their aliases, required, bounds) and its map style live in YAML. Every
+part of the service (store schema, validation, API schema, map legend) reads these specs.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+FIELD_TYPES = ("string", "integer", "number", "boolean", "date", "datetime")
+GEOMETRY_TYPES = ("Point", "MultiPoint", "LineString", "MultiLineString", "Polygon", "MultiPolygon")
+LAYER_ID = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
+FIELD_NAME = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
+RESERVED_FIELDS = {"id", "geom", "fid"}
+
+
+class CatalogError(ValueError):
+    """A layer file that cannot be used; the message names the file and the key."""
+
+
+@dataclass(frozen=True)
+class Title:
+    zh: str
+    en: str
+
+    def get(self, lang: str) -> str:
+        return self.zh if lang == "zh" else self.en
+
+
+@dataclass(frozen=True)
+class FieldSpec:
+    name: str
+    type: str
+    title: Title
+    description: str = ""
+    unit: str | None = None
+    required: bool = False
+    minimum: float | None = None
+    maximum: float | None = None
+    values: dict[str, Title] | None = None  # allowed values with labels
+    aliases: dict[str, str] = field(default_factory=dict)  # other spellings -> allowed value
+    filterable: bool = True
+
+    @property
+    def allowed(self) -> list[str] | None:
+        return list(self.values) if self.values is not None else None
+
+
+@dataclass(frozen=True)
+class LayerSpec:
+    id: str
+    title: Title
+    geometry_types: tuple[str, ...]
+    fields: tuple[FieldSpec, ...]
+    description: str = ""
+    style: dict[str, Any] = field(default_factory=dict)
+    source: Path | None = None
+
+    @property
+    def field_names(self) -> list[str]:
+        return [f.name for f in self.fields]
+
+    def field(self, name: str) -> FieldSpec:
+        for f in self.fields:
+            if f.name == name:
+                return f
+        raise KeyError(name)
+
+    def has_field(self, name: str) -> bool:
+        return any(f.name == name for f in self.fields)
+
+    @property
+    def geometry_column_type(self) -> str:
+        """The GeoPackage column type: the single declared type, else GEOMETRY."""
+        if len(self.geometry_types) == 1:
+            return self.geometry_types[0].upper()
+        return "GEOMETRY"
+
+
+class Catalog:
+    """All layer specs of one folder, by id, in file-name order."""
+
+    def __init__(self, layers: dict[str, LayerSpec], folder: Path | None = None):
+        self._layers = layers
+        self.folder = folder
+
+    def __iter__(self):
+        return iter(self._layers.values())
+
+    def __len__(self) -> int:
+        return len(self._layers)
+
+    def __contains__(self, layer_id: str) -> bool:
+        return layer_id in self._layers
+
+    def ids(self) -> list[str]:
+        return list(self._layers)
+
+    def get(self, layer_id: str) -> LayerSpec:
+        try:
+            return self._layers[layer_id]
+        except KeyError:
+            raise KeyError(f"unknown layer {layer_id!r}; the catalog has: {', '.join(self._layers)}") from None
+
+
+# --------------------------------------------------------------------------- parsing
+
+def _err(path: Path, key: str, msg: str) -> CatalogError:
+    return CatalogError(f"{path}: {key}: {msg}")
+
+
+def _title(path: Path, key: str, raw: Any) -> Title:
+    if isinstance(raw, str):
+        return Title(zh=raw, en=raw)
+    if not isinstance(raw, dict) or not isinstance(raw.get("zh"), str) or not isinstance(raw.get("en"), str):
+        raise _err(path, key, "needs a Chinese and an English title: {zh: ..., en: ...}")
+    return Title(zh=raw["zh"], en=raw["en"])
+
+
+def _number(path: Path, key: str, raw: Any) -> float | None:
+    if raw is None:
+        return None
+    if isinstance(raw, bool) or not isinstance(raw, int | float):
+        raise _err(path, key, f"must be a number, got {raw!r}")
+    return float(raw)
+
+
+_FIELD_KEYS = {"type", "title", "description", "unit", "required", "min", "max", "values", "aliases",
+               "filterable"}
+
+
+def _field(path: Path, name: Any, raw: Any) -> FieldSpec:
+    key = f"fields.{name}"
+    if not isinstance(name, str) or not FIELD_NAME.match(name):
+        raise _err(path, key, "field names are lower-case ASCII identifiers (a-z, 0-9, _)")
+    if name in RESERVED_FIELDS:
+        raise _err(path, key, f"{name!r} is reserved for the feature id / geometry")
+    if not isinstance(raw, dict):
+        raise _err(path, key, "must be a mapping with at least 'type'")
+    unknown = set(raw) - _FIELD_KEYS
+    if unknown:
+        raise _err(path, f"{key}.{sorted(unknown)[0]}", f"unknown key; allowed: {', '.join(sorted(_FIELD_KEYS))}")
+    ftype = raw.get("type")
+    if ftype not in FIELD_TYPES:
+        raise _err(path, f"{key}.type", f"must be one of {', '.join(FIELD_TYPES)}, got {ftype!r}")
+    values = raw.get("values")
+    parsed_values: dict[str, Title] | None = None
+    if values is not None:
+        if isinstance(values, list):
+            parsed_values = {str(v): Title(str(v), str(v)) for v in values}
+        elif isinstance(values, dict):
+            parsed_values = {str(v): _title(path, f"{key}.values.{v}", t) for v, t in values.items()}
+        else:
+            raise _err(path, f"{key}.values", "must be a list of values or a mapping value -> {zh, en}")
+        if not parsed_values:
+            raise _err(path, f"{key}.values", "must not be empty")
+        if ftype != "string":
+            raise _err(path, f"{key}.values", "allowed values are for string fields")
+    aliases = raw.get("aliases") or {}
+    if not isinstance(aliases, dict):
+        raise _err(path, f"{key}.aliases", "must be a mapping other-spelling -> allowed value")
+    for a, target in aliases.items():
+        if parsed_values is None or str(target) not in parsed_values:
+            raise _err(path, f"{key}.aliases.{a}", f"points to {target!r}, which is not an allowed value")
+    required = raw.get("required", False)
+    if not isinstance(required, bool):
+        raise _err(path, f"{key}.required", "must be true or false")
+    title = _title(path, f"{key}.title", raw.get("title", name))
+    return FieldSpec(
+        name=name, type=ftype, title=title, description=str(raw.get("description", "")),
+        unit=raw.get("unit"), required=required,
+        minimum=_number(path, f"{key}.min", raw.get("min")),
+        maximum=_number(path, f"{key}.max", raw.get("max")),
+        values=parsed_values, aliases={str(a): str(t) for a, t in aliases.items()},
+        filterable=bool(raw.get("filterable", True)),
+    )
+
+
+_LAYER_KEYS = {"id", "title", "description", "geometry", "fields", "style"}
+
+
+def load_layer(path: Path) -> LayerSpec:
+    path = Path(path)
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        where = f"line {mark.line + 1}" if mark else "file"
+        raise CatalogError(f"{path}: {where}: not valid YAML ({getattr(e, 'problem', e)})") from None
+    except UnicodeDecodeError as e:
+        raise CatalogError(f"{path}: file: not UTF-8 ({e.reason} at byte {e.start})") from None
+    if not isinstance(raw, dict):
+        raise CatalogError(f"{path}: file: must hold a mapping (id, title, geometry, fields, style)")
+    unknown = set(raw) - _LAYER_KEYS
+    if unknown:
+        raise _err(path, sorted(unknown)[0], f"unknown key; allowed: {', '.join(sorted(_LAYER_KEYS))}")
+    layer_id = raw.get("id", path.stem)
+    if not isinstance(layer_id, str) or not LAYER_ID.match(layer_id):
+        raise _err(path, "id", f"must be a lower-case identifier without dots (a-z, 0-9, _), got {layer_id!r}")
+    if layer_id != path.stem:
+        raise _err(path, "id", f"{layer_id!r} differs from the file name {path.stem!r}")
+    geom = raw.get("geometry")
+    geoms = [geom] if isinstance(geom, str) else geom
+    if not isinstance(geoms, list) or not geoms or any(g not in GEOMETRY_TYPES for g in geoms):
+        raise _err(path, "geometry", f"must be one or a list of {', '.join(GEOMETRY_TYPES)}, got {geom!r}")
+    fields_raw = raw.get("fields")
+    if not isinstance(fields_raw, dict) or not fields_raw:
+        raise _err(path, "fields", "must be a mapping of field name -> field spec")
+    fields = tuple(_field(path, name, spec) for name, spec in fields_raw.items())
+    style = raw.get("style") or {}
+    if not isinstance(style, dict):
+        raise _err(path, "style", "must be a mapping")
+    by = style.get("by_field")
+    if by is not None and by not in fields_raw:
+        raise _err(path, "style.by_field", f"names {by!r}, which is not a field of this layer")
+    return LayerSpec(
+        id=layer_id, title=_title(path, "title", raw.get("title")), geometry_types=tuple(geoms),
+        fields=fields, description=str(raw.get("description", "")), style=style, source=path,
+    )
+
+
+def load_catalog(folder: Path | str) -> Catalog:
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise CatalogError(f"{folder}: layer catalog folder not found")
+    files = sorted(folder.glob("*.yaml")) + sorted(folder.glob("*.yml"))
+    if not files:
+        raise CatalogError(f"{folder}: no layer files (*.yaml)")
+    layers: dict[str, LayerSpec] = {}
+    for f in files:
+        spec = load_layer(f)
+        if spec.id in layers:
+            raise _err(f, "id", f"layer {spec.id!r} is declared twice (also in {layers[spec.id].source})")
+        layers[spec.id] = spec
+    return Catalog(layers, folder)

@@ -1,0 +1,89 @@
+"""One settings object for the whole service.
+
+Values come, in order of precedence, from keyword arguments, environment variables
+prefixed ``GEO_SERVICE_``, an optional config file (YAML or TOML, path in
+``GEO_SERVICE_CONFIG``), and the defaults below.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def default_layers_dir() -> Path:
+    """The project's ``layers/`` in a checkout, or the copy packed into the wheel."""
+    checkout = PROJECT_ROOT / "layers"
+    if checkout.is_dir() and any(checkout.glob("*.yaml")):
+        return checkout
+    packed = resources.files("geo_service") / "_catalog"
+    return Path(str(packed))
+
+
+class _ConfigFileSource(PydanticBaseSettingsSource):
+    """Reads the file named by GEO_SERVICE_CONFIG; keys are the field names."""
+
+    def __init__(self, settings_cls: type[BaseSettings]):
+        super().__init__(settings_cls)
+        self._data = self._load()
+
+    @staticmethod
+    def _load() -> dict[str, Any]:
+        path = os.environ.get("GEO_SERVICE_CONFIG")
+        if not path:
+            return {}
+        p = Path(path)
+        if not p.is_file():
+            raise ValueError(f"GEO_SERVICE_CONFIG: no such file: {p}")
+        text = p.read_text(encoding="utf-8")
+        data = tomllib.loads(text) if p.suffix == ".toml" else yaml.safe_load(text)
+        if not isinstance(data, dict):
+            raise ValueError(f"{p}: the config file must hold a mapping of setting names to values")
+        return data
+
+    def get_field_value(self, field, field_name):  # pragma: no cover - required by the ABC
+        return self._data.get(field_name), field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        return {k: v for k, v in self._data.items() if k in self.settings_cls.model_fields}
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="GEO_SERVICE_", extra="ignore")
+
+    gpkg: Path = Field(default_factory=lambda: Path.cwd() / "data" / "compound_gis.gpkg",
+                       description="GeoPackage file of the embedded store")
+    layers: Path = Field(default_factory=default_layers_dir, description="folder of layer YAML files")
+    database_url: str | None = Field(None, description="postgresql://... selects the PostGIS store")
+    metric_crs: str | None = Field(None, description="CRS for distances/areas; default: UTM zone of the data")
+    service_area: tuple[float, float, float, float] | None = Field(
+        None, description="lon/lat bbox (minx, miny, maxx, maxy); imported features outside it are rejected")
+    host: str = "127.0.0.1"
+    port: int = 8000
+    max_limit: int = 10_000
+    default_limit: int = 100
+    static_maps_dir: Path = Field(default_factory=lambda: PROJECT_ROOT / "static_maps")
+
+    @field_validator("service_area", mode="before")
+    @classmethod
+    def _parse_bbox(cls, v):
+        if isinstance(v, str):
+            parts = [float(x) for x in v.split(",")]
+            if len(parts) != 4:
+                raise ValueError("service_area needs four numbers: minx,miny,maxx,maxy")
+            return tuple(parts)
+        return v
+
+    @classmethod
+    def settings_customise_sources(cls, settings_cls, init_settings, env_settings, dotenv_settings,
+                                   file_secret_settings):
+        return (init_settings, env_settings, _ConfigFileSource(settings_cls), file_secret_settings)

@@ -1,0 +1,225 @@
+"""The FeatureStore contract shared by the embedded (GeoPackage) and PostGIS stores.
+
+Features are WGS84 lon/lat. A layer's rows carry an integer ``id``, the fields its
+spec declares, and a geometry. Query results are GeoDataFrames indexed by ``id``.
+
+Writes of single features are validated here, in the base class, with the same rules
+as imports, so every implementation rejects the same bad input with the same message.
+"""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import geopandas as gpd
+import pandas as pd
+import shapely
+from shapely.geometry.base import BaseGeometry
+
+from ..catalog import Catalog, LayerSpec
+
+Predicate = Literal["intersects", "within", "contains", "dwithin"]
+PREDICATES = ("intersects", "within", "contains", "dwithin")
+FILTER_OPS = ("eq", "ne", "lt", "le", "gt", "ge", "in", "like")
+
+
+class StoreError(Exception):
+    """Base of the store's errors; ``status`` is the HTTP status an API maps it to."""
+
+    status = 500
+
+
+class NotFound(StoreError):
+    status = 404
+
+
+class Conflict(StoreError):
+    status = 409
+
+
+class InvalidQuery(StoreError, ValueError):
+    status = 400
+
+
+class InvalidFeature(StoreError, ValueError):
+    """A feature that breaks its layer spec. ``errors`` lists (field, reason)."""
+
+    status = 422
+
+    def __init__(self, errors: list[tuple[str, str]]):
+        self.errors = errors
+        super().__init__("; ".join(f"{f}: {r}" for f, r in errors))
+
+
+@dataclass(frozen=True)
+class Filter:
+    field: str
+    op: str
+    value: Any
+
+
+@dataclass
+class Query:
+    """What to select. All parts are optional and combine with AND."""
+
+    bbox: tuple[float, float, float, float] | None = None
+    geometry: BaseGeometry | None = None
+    predicate: Predicate = "intersects"
+    distance_m: float | None = None  # for predicate == "dwithin"
+    filters: list[Filter] = field(default_factory=list)
+    ids: Iterable[int] | None = None
+    sort: list[tuple[str, bool]] = field(default_factory=list)  # (field or "id", ascending)
+    limit: int | None = None
+    offset: int = 0
+    properties: list[str] | None = None  # None: all fields
+
+    @staticmethod
+    def equals(**values: Any) -> list[Filter]:
+        return [Filter(k, "in" if isinstance(v, list | tuple | set) else "eq", v) for k, v in values.items()]
+
+
+@dataclass
+class QueryResult:
+    features: gpd.GeoDataFrame  # index: id; columns: requested fields + geometry
+    number_matched: int
+
+    @property
+    def number_returned(self) -> int:
+        return len(self.features)
+
+
+@dataclass
+class ImportSummary:
+    layer: str
+    mode: str
+    inserted: int
+    deleted: int
+    version: int
+
+
+class FeatureStore(abc.ABC):
+    """One interface, two implementations (store.geopackage, store.postgis)."""
+
+    def __init__(self, catalog: Catalog):
+        self.catalog = catalog
+
+    # ---- reads -----------------------------------------------------------------
+    @abc.abstractmethod
+    def query(self, layer: str, query: Query | None = None) -> QueryResult: ...
+
+    def count(self, layer: str, query: Query | None = None) -> int:
+        q = Query(**{**(query or Query()).__dict__, "limit": 0, "offset": 0})
+        return self.query(layer, q).number_matched
+
+    @abc.abstractmethod
+    def get(self, layer: str, feature_id: int) -> dict[str, Any]:
+        """``{"id", "properties", "geometry"}``; raises NotFound."""
+
+    @abc.abstractmethod
+    def version(self, layer: str) -> int:
+        """A stamp that changes whenever the layer's data changes (any process)."""
+
+    @abc.abstractmethod
+    def extent(self, layer: str) -> tuple[float, float, float, float] | None: ...
+
+    def frame(self, layer: str) -> gpd.GeoDataFrame:
+        """The whole layer, for analyses."""
+        return self.query(layer, Query()).features
+
+    # ---- writes ----------------------------------------------------------------
+    def create(self, layer: str, properties: Mapping[str, Any], geometry: BaseGeometry | dict,
+               feature_id: int | None = None) -> int:
+        spec = self.catalog.get(layer)
+        props, geom = validate_feature(spec, properties, geometry, partial=False)
+        return self._insert(layer, props, geom, feature_id)
+
+    def replace(self, layer: str, feature_id: int, properties: Mapping[str, Any],
+                geometry: BaseGeometry | dict) -> None:
+        spec = self.catalog.get(layer)
+        props, geom = validate_feature(spec, properties, geometry, partial=False)
+        full = {f: props.get(f) for f in spec.field_names}
+        self._update(layer, feature_id, full, geom)
+
+    def update(self, layer: str, feature_id: int, properties: Mapping[str, Any] | None = None,
+               geometry: BaseGeometry | dict | None = None) -> None:
+        spec = self.catalog.get(layer)
+        props, geom = validate_feature(spec, properties or {}, geometry, partial=True)
+        if not props and geom is None:
+            self.get(layer, feature_id)  # still 404 for a missing feature
+            return
+        current = self.get(layer, feature_id)["properties"]
+        merged = {**current, **props}
+        missing = [f.name for f in spec.fields if f.required and merged.get(f.name) is None]
+        if missing:
+            raise InvalidFeature([(m, "required field would be empty") for m in missing])
+        self._update(layer, feature_id, props, geom)
+
+    @abc.abstractmethod
+    def delete(self, layer: str, feature_id: int) -> None: ...
+
+    @abc.abstractmethod
+    def import_frame(self, layer: str, frame: gpd.GeoDataFrame, mode: str = "append") -> ImportSummary:
+        """Write a validated frame (index: id or RangeIndex; CRS EPSG:4326) in one transaction."""
+
+    @abc.abstractmethod
+    def _insert(self, layer: str, props: dict[str, Any], geom: BaseGeometry, feature_id: int | None) -> int: ...
+
+    @abc.abstractmethod
+    def _update(self, layer: str, feature_id: int, props: dict[str, Any], geom: BaseGeometry | None) -> None: ...
+
+    def close(self) -> None:  # noqa: B027 - optional hook
+        pass
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+# ---- validation of single features (shared by both stores and the API) ----------
+
+def validate_feature(spec: LayerSpec, properties: Mapping[str, Any], geometry: Any, partial: bool
+                     ) -> tuple[dict[str, Any], BaseGeometry | None]:
+    """Check one feature against its spec with the import rules; raise InvalidFeature."""
+    from ..ingest.validate import validate_frame  # the one implementation of the rules
+
+    if not isinstance(properties, Mapping):
+        raise InvalidFeature([("properties", "must be an object")])
+    errors: list[tuple[str, str]] = []
+    unknown = [k for k in properties if k not in spec.field_names and k != "id"]
+    for k in unknown:
+        errors.append((str(k), f"not a field of layer {spec.id!r}"))
+    geom: BaseGeometry | None = None
+    if geometry is not None:
+        try:
+            geom = geometry if isinstance(geometry, BaseGeometry) else shapely.geometry.shape(geometry)
+        except Exception as e:  # shapely raises several types for malformed GeoJSON
+            errors.append(("geometry", f"not a valid GeoJSON geometry ({e})"))
+    elif not partial:
+        errors.append(("geometry", "is required"))
+    if errors:
+        raise InvalidFeature(errors)
+    props = {k: v for k, v in properties.items() if k != "id"}
+    row = {f: props.get(f) for f in spec.field_names}
+    frame = gpd.GeoDataFrame(pd.DataFrame([row]), geometry=[geom], crs="EPSG:4326")
+    result = validate_frame(frame, spec, check_required=not partial, check_geometry=geom is not None,
+                            outliers=False)
+    if result.errors:
+        raise InvalidFeature([(e.field, e.reason) for e in result.errors])
+    clean = result.valid.iloc[0]
+    out = {k: _plain(clean[k]) for k in props if k in spec.field_names}
+    return out, (clean.geometry if geom is not None else None)
+
+
+def _plain(v: Any) -> Any:
+    if v is None or (isinstance(v, float) and v != v):
+        return None
+    if pd.isna(v) if not isinstance(v, list | tuple | dict) else False:
+        return None
+    if hasattr(v, "item"):
+        return v.item()
+    return v
