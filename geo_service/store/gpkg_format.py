@@ -158,6 +158,8 @@ def exec_script(conn: sqlite3.Connection, script: str) -> None:
 def init_core(conn: sqlite3.Connection) -> None:
     exec_script(conn, CORE_DDL)
     conn.executemany("INSERT OR IGNORE INTO gpkg_spatial_ref_sys VALUES (?,?,?,?,?,?)", SRS_ROWS)
+    conn.execute("INSERT OR IGNORE INTO gpkg_contents (table_name, data_type, identifier, description) VALUES "
+                 "('gcs_layer_state', 'attributes', 'gcs_layer_state', 'compound-gis: version stamp per layer')")
     for table in ("gpkg_data_columns", "gpkg_data_column_constraints"):
         if not conn.execute("SELECT 1 FROM gpkg_extensions WHERE table_name = ? AND extension_name = "
                             "'gpkg_schema'", (table,)).fetchone():

@@ -1,0 +1,51 @@
+"""Shared fixtures: the catalog, and store factories the contract tests run against."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from geo_service.catalog import load_catalog
+
+ROOT = Path(__file__).resolve().parent.parent
+LAYERS = ROOT / "layers"
+SHARED = ROOT.parent / "shared"
+
+
+@pytest.fixture(scope="session")
+def catalog():
+    return load_catalog(LAYERS)
+
+
+@pytest.fixture
+def layers_copy(tmp_path) -> Path:
+    """A private copy of the catalog folder that a test may add layers to."""
+    dst = tmp_path / "layers"
+    shutil.copytree(LAYERS, dst)
+    return dst
+
+
+def _gpkg_store(tmp_path, catalog):
+    from geo_service.store.geopackage import GeoPackageStore
+
+    return GeoPackageStore(tmp_path / "store.gpkg", catalog)
+
+
+STORE_KINDS = {"gpkg": _gpkg_store}
+
+
+@pytest.fixture(params=list(STORE_KINDS))
+def make_store(request, tmp_path, catalog):
+    """Factory for a fresh, empty store of each kind; closes what it made."""
+    made = []
+
+    def factory(cat=None):
+        store = STORE_KINDS[request.param](tmp_path, cat or catalog)
+        made.append(store)
+        return store
+
+    yield factory
+    for s in made:
+        s.close()
