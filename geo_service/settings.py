@@ -71,6 +71,8 @@ class Settings(BaseSettings):
     port: int = 8000
     max_limit: int = 10_000
     default_limit: int = 100
+    cors_origins: list[str] = Field(default_factory=list, description="origins allowed by CORS; ['*'] for any")
+    lang: str = Field("zh", description="language of titles and labels in HTML and maps: zh or en")
     static_maps_dir: Path = Field(default_factory=lambda: PROJECT_ROOT / "static_maps")
 
     @field_validator("service_area", mode="before")

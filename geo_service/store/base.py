@@ -122,6 +122,10 @@ class FeatureStore(abc.ABC):
     def version(self, layer: str) -> int:
         """A stamp that changes whenever the layer's data changes (any process)."""
 
+    def last_modified(self, layer: str) -> str | None:
+        """ISO time of the layer's last change, when the store knows it."""
+        return None
+
     @abc.abstractmethod
     def extent(self, layer: str) -> tuple[float, float, float, float] | None: ...
 

@@ -1,0 +1,105 @@
+"""The FastAPI app factory. The API is thin: parse, call the store or an analysis, serialise."""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.middleware.gzip import GZipMiddleware
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from ..settings import Settings
+from ..store import FeatureStore, open_store
+from ..store.base import StoreError
+from .crs_support import UnsupportedCRS
+from .geojson import FeatureCache
+
+log = logging.getLogger("geo_service.api")
+
+
+class ApiError(Exception):
+    """An error with an OGC-style code; rendered as {"code", "description"}."""
+
+    def __init__(self, status: int, code: str, description: str):
+        super().__init__(description)
+        self.status, self.code, self.description = status, code, description
+
+
+def error_response(status: int, code: str, description: str) -> JSONResponse:
+    return JSONResponse({"code": code, "description": description}, status_code=status)
+
+
+def create_app(settings: Settings | None = None, store: FeatureStore | None = None) -> FastAPI:
+    settings = settings or Settings()
+    app = FastAPI(
+        title="compound-gis",
+        description="Residential-compound infrastructure: compounds, waterlogging points, parking, e-bike "
+                    "charging and fire hydrants as OGC API - Features.",
+        version="0.1.0",
+        openapi_url="/api",
+        docs_url="/api.html",
+        redoc_url=None,
+    )
+    app.state.settings = settings
+    app.state.store = store if store is not None else open_store(settings)
+    app.state.owns_store = store is None
+    app.state.cache = FeatureCache()
+
+    app.add_middleware(GZipMiddleware, minimum_size=1024)
+    if settings.cors_origins:
+        app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["*"],
+                           allow_headers=["*"], expose_headers=["ETag", "Content-Crs", "Location"])
+
+    @app.exception_handler(ApiError)
+    async def _api_error(request: Request, exc: ApiError):
+        return error_response(exc.status, exc.code, exc.description)
+
+    @app.exception_handler(StoreError)
+    async def _store_error(request: Request, exc: StoreError):
+        code = {404: "NotFound", 409: "Conflict", 400: "InvalidParameterValue", 422: "InvalidFeature"}.get(
+            exc.status, "ServerError")
+        body = {"code": code, "description": str(exc)}
+        if hasattr(exc, "errors"):
+            body["errors"] = [{"field": f, "reason": r} for f, r in exc.errors]
+        return JSONResponse(body, status_code=exc.status)
+
+    @app.exception_handler(UnsupportedCRS)
+    async def _crs_error(request: Request, exc: UnsupportedCRS):
+        return error_response(400, "InvalidParameterValue", str(exc))
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation_error(request: Request, exc: RequestValidationError):
+        parts = []
+        for e in exc.errors():
+            where = ".".join(str(p) for p in e.get("loc", ()) if p not in ("query", "path", "body"))
+            parts.append(f"{where}: {e.get('msg')}")
+        return error_response(400, "InvalidParameterValue", "; ".join(parts))
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http_error(request: Request, exc: StarletteHTTPException):
+        code = {404: "NotFound", 405: "MethodNotAllowed", 406: "NotAcceptable"}.get(exc.status_code, "Error")
+        return error_response(exc.status_code, code, str(exc.detail))
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception):
+        log.exception("unhandled error on %s %s", request.method, request.url.path)
+        return error_response(500, "ServerError", "internal error; see the server log")
+
+    from . import features
+
+    app.include_router(features.router)
+
+    @app.on_event("shutdown")
+    def _close() -> None:
+        if app.state.owns_store:
+            app.state.store.close()
+
+    return app
+
+
+def app_from_env() -> FastAPI:
+    """Factory for `uvicorn --factory` (each worker builds its own app from the environment)."""
+    return create_app(Settings())

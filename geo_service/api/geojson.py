@@ -1,0 +1,93 @@
+"""GeoJSON encoding with a per-feature byte cache.
+
+A feature's GeoJSON changes only when the feature does, so each is encoded once and
+its bytes kept, keyed by the layer's version stamp; a response is the join of those bytes.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import orjson
+import pandas as pd
+import shapely
+from shapely.geometry.base import BaseGeometry
+
+from ..store.base import QueryResult
+
+
+def plain(v: Any) -> Any:
+    """A JSON-ready scalar (numpy/pandas scalars and missing values normalised)."""
+    if v is None or v is pd.NA:
+        return None
+    if isinstance(v, float) and math.isnan(v):
+        return None
+    if isinstance(v, np.generic):
+        v = v.item()
+        if isinstance(v, float) and math.isnan(v):
+            return None
+    return v
+
+
+def encode_features(frame, transform: Callable[[np.ndarray], np.ndarray] | None = None,
+                    precision: int | None = None) -> list[bytes]:
+    """Encode each row of a GeoDataFrame (index: id) as a GeoJSON Feature."""
+    if not len(frame):
+        return []
+    geoms = frame.geometry.values
+    geoms = np.asarray(geoms, dtype=object) if transform is None else transform(np.asarray(geoms, dtype=object))
+    if precision is not None:
+        geoms = shapely.set_precision(geoms, 10.0 ** -precision)
+    geo_json = shapely.to_geojson(geoms)
+    props = frame.drop(columns=frame.geometry.name)
+    cols = list(props.columns)
+    columns = [[plain(v) for v in props[c].tolist()] for c in cols]
+    out = []
+    for i, fid in enumerate(frame.index.tolist()):
+        p = orjson.dumps({c: columns[k][i] for k, c in enumerate(cols)})
+        g = geo_json[i].encode() if geo_json[i] is not None else b"null"
+        out.append(b'{"type":"Feature","id":%d,"geometry":%s,"properties":%s}' % (int(fid), g, p))
+    return out
+
+
+def geometry_dict(geom: BaseGeometry | None) -> dict | None:
+    return None if geom is None else orjson.loads(shapely.to_geojson(geom))
+
+
+class FeatureCache:
+    """Encoded features of the default representation (all properties, CRS84), per layer and version."""
+
+    def __init__(self, max_features_per_layer: int = 500_000):
+        self._lock = threading.Lock()
+        self._layers: dict[str, tuple[int, dict[int, bytes]]] = {}
+        self._max = max_features_per_layer
+
+    def features(self, layer: str, version: int, result: QueryResult) -> list[bytes]:
+        frame = result.features
+        with self._lock:
+            cached_version, cache = self._layers.get(layer, (None, {}))
+            if cached_version != version:
+                cache = {}
+                self._layers[layer] = (version, cache)
+        ids = frame.index.tolist()
+        missing = [i for i, fid in enumerate(ids) if fid not in cache]
+        if missing:
+            fresh = encode_features(frame.iloc[missing])
+            with self._lock:
+                if len(cache) + len(fresh) > self._max:
+                    cache.clear()
+                for i, b in zip(missing, fresh, strict=True):
+                    cache[ids[i]] = b
+            found = dict(zip((ids[i] for i in missing), fresh, strict=True))
+            return [cache.get(fid) or found[fid] for fid in ids]
+        return [cache[fid] for fid in ids]
+
+
+def collection_bytes(features: list[bytes], extra: dict[str, Any]) -> bytes:
+    tail = orjson.dumps(extra)[1:]  # '"numberMatched":...}' reuses the members' encoding
+    return b'{"type":"FeatureCollection","features":[' + b",".join(features) + b"]" + (
+        b"," + tail if len(tail) > 1 else b"}")

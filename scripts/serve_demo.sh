@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# README command 1: install compound-gis into .venv, generate the demo district into the
+# embedded GeoPackage when it is missing, and serve the API and web map on 127.0.0.1.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PYTHON=${PYTHON:-python3}
+[ -x .venv/bin/python ] || "$PYTHON" -m venv .venv
+.venv/bin/python -m pip install -q --disable-pip-version-check --upgrade pip
+.venv/bin/python -m pip install -q --disable-pip-version-check -e .
+export GEO_SERVICE_GPKG=${GEO_SERVICE_GPKG:-data/compound_gis.gpkg}
+if [ ! -f "$GEO_SERVICE_GPKG" ]; then
+  .venv/bin/geo-service demo
+fi
+echo "compound-gis: http://127.0.0.1:${PORT:-8000}/  (API definition: /api, collections: /collections)"
+exec .venv/bin/geo-service serve --host 127.0.0.1 --port "${PORT:-8000}"
