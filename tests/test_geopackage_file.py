@@ -21,7 +21,8 @@ def test_gdal_reads_layers_fields_and_spatial_index(tmp_path, catalog):
         s.import_frame("compounds", compounds(), mode="replace")
         s.create("fire_hydrants", {"status": "faulty"}, Point(121.45, 31.15))
     layers = dict(pyogrio.list_layers(path))
-    assert set(layers) == set(catalog.ids()) | {"gcs_layer_state"}  # + the version table (attributes)
+    # + the version and audit tables, registered as GeoPackage attribute tables
+    assert set(layers) == set(catalog.ids()) | {"gcs_layer_state", "gcs_audit"}
     assert layers["fire_hydrants"] == "Point" and layers["compounds"] in ("Unknown", "Geometry")
     info = pyogrio.read_info(path, layer="fire_hydrants")
     assert info["features"] == 501 and info["crs"] == "EPSG:4326"

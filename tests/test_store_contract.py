@@ -18,7 +18,16 @@ import shapely
 from shapely.geometry import Point, box
 
 from geo_service.catalog import load_catalog
-from geo_service.store.base import Conflict, Filter, InvalidFeature, InvalidQuery, NotFound, Query
+from geo_service.store.base import (
+    Conflict,
+    Filter,
+    InvalidFeature,
+    InvalidQuery,
+    NotFound,
+    PreconditionFailed,
+    Query,
+    feature_etag,
+)
 
 STATUSES = ["working", "faulty", "under_repair", "out_of_service"]
 
@@ -298,3 +307,26 @@ def test_a_sixth_layer_is_one_yaml_file(make_store, layers_copy):
     assert res.features.index.tolist() == [fid] and res.features.status.iloc[0] == "overdue"
     with pytest.raises(InvalidFeature, match="installed"):
         store.create("elevators", {"installed": 1800}, Point(121.4, 31.1))
+
+
+def test_audit_history_and_if_match(loaded):
+    s = loaded
+    fid = s.create("fire_hydrants", {"status": "working"}, Point(121.45, 31.15), actor="engineer-wang")
+    cur = s.get("fire_hydrants", fid)
+    tag = feature_etag(cur["properties"], cur["geometry"])
+    s.update("fire_hydrants", fid, {"status": "faulty"}, actor="engineer-li", if_match=tag)
+    with pytest.raises(PreconditionFailed, match="changed by someone else"):
+        s.update("fire_hydrants", fid, {"status": "working"}, actor="engineer-wang", if_match=tag)
+    with pytest.raises(PreconditionFailed):
+        s.delete("fire_hydrants", fid, if_match=tag)
+    assert s.get("fire_hydrants", fid)["properties"]["status"] == "faulty"
+    now = s.get("fire_hydrants", fid)
+    s.delete("fire_hydrants", fid, actor="admin", if_match=feature_etag(now["properties"], now["geometry"]))
+    h = s.history("fire_hydrants", fid)
+    assert [(r["action"], r["actor"]) for r in h] == [("create", "engineer-wang"), ("update", "engineer-li"),
+                                                      ("delete", "admin")]
+    assert h[0]["before"] is None and h[0]["after"]["properties"]["status"] == "working"
+    assert h[1]["before"]["properties"]["status"] == "working" and h[1]["after"]["properties"]["status"] == "faulty"
+    assert h[1]["after"]["geometry"] == {"type": "Point", "coordinates": [121.45, 31.15]}
+    assert h[2]["after"] is None and all(r["at"].endswith("Z") for r in h)
+    assert s.history("fire_hydrants", 1) == []  # imported rows have no edit history

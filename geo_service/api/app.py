@@ -88,9 +88,13 @@ def create_app(settings: Settings | None = None, store: FeatureStore | None = No
         log.exception("unhandled error on %s %s", request.method, request.url.path)
         return error_response(500, "ServerError", "internal error; see the server log")
 
-    from . import features
+    from . import compounds, edits, features
 
-    app.include_router(features.router)
+    # Each router module declares the OGC conformance classes it implements.
+    app.state.conformance = []
+    for module in (features, edits, compounds):
+        app.include_router(module.router)
+        app.state.conformance += [c for c in getattr(module, "CONFORMANCE", []) if c not in app.state.conformance]
 
     @app.on_event("shutdown")
     def _close() -> None:

@@ -12,7 +12,7 @@ from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
 from ..catalog import LayerSpec
-from ..store.base import Filter, QueryResult
+from ..store.base import Filter, QueryResult, feature_etag
 from ..store.base import Query as StoreQuery
 from . import html
 from .crs_support import CRS84, bbox_to_crs84, from_crs84, parse_crs_uri, supported_crs
@@ -119,7 +119,7 @@ def landing(request: Request, f: str | None = Query(None, description="json or h
 
 @router.get("/conformance", summary="Conformance classes", tags=["Capabilities"])
 def conformance(request: Request, f: str | None = Query(None, description="json or html")):
-    body = {"conformsTo": CONFORMANCE}
+    body = {"conformsTo": request.app.state.conformance}
     if wants_html(request, f):
         return HTMLResponse(html.conformance(body))
     return json_response(body)
@@ -395,7 +395,7 @@ def item(request: Request, collection_id: str = LayerId,
     spec = spec_of(request, collection_id)
     out_crs = parse_crs_uri(crs, supported_crs(settings.metric_crs)) if crs else CRS84
     feat = store.get(collection_id, feature_id)
-    etag = feature_etag(feat)
+    etag = feature_etag(feat["properties"], feat["geometry"])
     as_html = wants_html(request, f)
     if as_html:
         etag = etag[:-1] + '-html"'
@@ -422,9 +422,3 @@ def item(request: Request, collection_id: str = LayerId,
         return HTMLResponse(html.feature(spec, body, lang(request)), headers=headers)
     headers["Content-Crs"] = f"<{out_crs}>"
     return json_response(body, media_type=GEOJSON, headers=headers)
-
-
-def feature_etag(feat: dict[str, Any]) -> str:
-    """A strong ETag from the feature's content: it changes exactly when the feature does."""
-    payload = orjson.dumps({"p": feat["properties"], "g": feat["geometry"].wkb_hex}, option=orjson.OPT_SORT_KEYS)
-    return '"' + hashlib.blake2b(payload, digest_size=12).hexdigest() + '"'

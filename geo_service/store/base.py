@@ -40,6 +40,12 @@ class Conflict(StoreError):
     status = 409
 
 
+class PreconditionFailed(StoreError):
+    """The feature changed since the client read it (stale If-Match)."""
+
+    status = 412
+
+
 class InvalidQuery(StoreError, ValueError):
     status = 400
 
@@ -133,46 +139,53 @@ class FeatureStore(abc.ABC):
         """The whole layer, for analyses."""
         return self.query(layer, Query()).features
 
+    @abc.abstractmethod
+    def history(self, layer: str, feature_id: int) -> list[dict[str, Any]]:
+        """Audit records of one feature, oldest first: action, actor, at, before, after."""
+
     # ---- writes ----------------------------------------------------------------
+    # Every write takes the acting user (kept in the audit record) and, for changes to an
+    # existing feature, an optional `if_match` ETag checked inside the write transaction.
     def create(self, layer: str, properties: Mapping[str, Any], geometry: BaseGeometry | dict,
-               feature_id: int | None = None) -> int:
+               feature_id: int | None = None, actor: str | None = None) -> int:
         spec = self.catalog.get(layer)
         props, geom = validate_feature(spec, properties, geometry, partial=False)
-        return self._insert(layer, props, geom, feature_id)
+        return self._insert(layer, props, geom, feature_id, actor)
 
     def replace(self, layer: str, feature_id: int, properties: Mapping[str, Any],
-                geometry: BaseGeometry | dict) -> None:
+                geometry: BaseGeometry | dict, actor: str | None = None, if_match: str | None = None) -> None:
         spec = self.catalog.get(layer)
         props, geom = validate_feature(spec, properties, geometry, partial=False)
         full = {f: props.get(f) for f in spec.field_names}
-        self._update(layer, feature_id, full, geom)
+        self._update(layer, feature_id, full, geom, actor, if_match, partial=False)
 
     def update(self, layer: str, feature_id: int, properties: Mapping[str, Any] | None = None,
-               geometry: BaseGeometry | dict | None = None) -> None:
+               geometry: BaseGeometry | dict | None = None, actor: str | None = None,
+               if_match: str | None = None) -> None:
         spec = self.catalog.get(layer)
         props, geom = validate_feature(spec, properties or {}, geometry, partial=True)
-        if not props and geom is None:
-            self.get(layer, feature_id)  # still 404 for a missing feature
-            return
-        current = self.get(layer, feature_id)["properties"]
-        merged = {**current, **props}
-        missing = [f.name for f in spec.fields if f.required and merged.get(f.name) is None]
-        if missing:
-            raise InvalidFeature([(m, "required field would be empty") for m in missing])
-        self._update(layer, feature_id, props, geom)
+        self._update(layer, feature_id, props, geom, actor, if_match, partial=True)
 
-    @abc.abstractmethod
-    def delete(self, layer: str, feature_id: int) -> None: ...
+    def delete(self, layer: str, feature_id: int, actor: str | None = None, if_match: str | None = None) -> None:
+        self.catalog.get(layer)
+        self._delete(layer, feature_id, actor, if_match)
 
     @abc.abstractmethod
     def import_frame(self, layer: str, frame: gpd.GeoDataFrame, mode: str = "append") -> ImportSummary:
         """Write a validated frame (index: id or RangeIndex; CRS EPSG:4326) in one transaction."""
 
     @abc.abstractmethod
-    def _insert(self, layer: str, props: dict[str, Any], geom: BaseGeometry, feature_id: int | None) -> int: ...
+    def _insert(self, layer: str, props: dict[str, Any], geom: BaseGeometry, feature_id: int | None,
+                actor: str | None) -> int: ...
 
     @abc.abstractmethod
-    def _update(self, layer: str, feature_id: int, props: dict[str, Any], geom: BaseGeometry | None) -> None: ...
+    def _update(self, layer: str, feature_id: int, props: dict[str, Any], geom: BaseGeometry | None,
+                actor: str | None, if_match: str | None, partial: bool) -> None:
+        """Apply inside one transaction: read current row, check if_match, check required
+        fields of the merged result (partial), write, record the audit entry."""
+
+    @abc.abstractmethod
+    def _delete(self, layer: str, feature_id: int, actor: str | None, if_match: str | None) -> None: ...
 
     def close(self) -> None:  # noqa: B027 - optional hook
         pass
@@ -182,6 +195,35 @@ class FeatureStore(abc.ABC):
 
     def __exit__(self, *exc):
         self.close()
+
+
+def feature_etag(properties: Mapping[str, Any], geometry: BaseGeometry | None) -> str:
+    """A strong ETag from a feature's content: it changes exactly when the feature does."""
+    import hashlib
+
+    import orjson
+
+    payload = orjson.dumps({"p": dict(properties), "g": geometry.wkb_hex if geometry is not None else None},
+                           option=orjson.OPT_SORT_KEYS | orjson.OPT_SERIALIZE_NUMPY, default=str)
+    return '"' + hashlib.blake2b(payload, digest_size=12).hexdigest() + '"'
+
+
+def check_write(spec: LayerSpec, layer: str, feature_id: int, current: dict[str, Any] | None,
+                props: dict[str, Any], if_match: str | None, partial: bool) -> None:
+    """The checks every store makes inside its write transaction, against the row it just read."""
+    if current is None:
+        raise NotFound(f"{layer}: no feature with id {feature_id}")
+    if if_match is not None:
+        tags = [t.strip() for t in if_match.split(",")]
+        now = feature_etag(current["properties"], current["geometry"])
+        if "*" not in tags and now not in tags and f"W/{now}" not in tags:
+            raise PreconditionFailed(f"{layer}/{feature_id} was changed by someone else since it was read "
+                                     f"(If-Match {if_match} is stale; current ETag {now}); read it again")
+    if partial:
+        merged = {**current["properties"], **props}
+        missing = [f.name for f in spec.fields if f.required and merged.get(f.name) is None]
+        if missing:
+            raise InvalidFeature([(m, "required field would be empty") for m in missing])
 
 
 # ---- validation of single features (shared by both stores and the API) ----------

@@ -18,6 +18,7 @@ from typing import Any
 
 import geopandas as gpd
 import numpy as np
+import orjson
 import pandas as pd
 import shapely
 from rtree import index as rtree_index
@@ -36,6 +37,7 @@ from .base import (
     NotFound,
     Query,
     QueryResult,
+    check_write,
 )
 from .filtering import coerce_value, metric_transformers
 
@@ -449,7 +451,33 @@ class GeoPackageStore(FeatureStore):
             f"max_y = (SELECT max(maxy) FROM {fmt.q('rtree_' + layer + '_geom')}) WHERE table_name = ?",
             (layer,))
 
-    def _insert(self, layer: str, props: dict[str, Any], geom: BaseGeometry, feature_id: int | None) -> int:
+    def _read_row(self, layer: str, feature_id: int) -> dict[str, Any] | None:
+        """The row as committed (inside the write transaction: memory may lag another process)."""
+        spec = self.catalog.get(layer)
+        cols = ", ".join(fmt.q(n) for n in spec.field_names)
+        row = self._conn.execute(f"SELECT geom, {cols} FROM {fmt.q(layer)} WHERE id = ?", (int(feature_id),)).fetchone()
+        if row is None:
+            return None
+        frame = _typed(pd.DataFrame([dict(zip(spec.field_names, row[1:], strict=True))]), spec)
+        props = {n: _py(frame[n].iloc[0]) for n in spec.field_names}
+        return {"id": int(feature_id), "properties": props, "geometry": fmt.decode([row[0]])[0]}
+
+    def _audit(self, layer: str, feature_id: int, action: str, actor: str | None,
+               before: dict[str, Any] | None, after: dict[str, Any] | None) -> None:
+        self._conn.execute("INSERT INTO gcs_audit (layer, feature_id, action, actor, before, after) "
+                           "VALUES (?, ?, ?, ?, ?, ?)",
+                           (layer, int(feature_id), action, actor, _feature_json(before), _feature_json(after)))
+
+    def history(self, layer: str, feature_id: int) -> list[dict[str, Any]]:
+        self.catalog.get(layer)
+        with self._lock:
+            rows = self._conn.execute("SELECT action, actor, at, before, after FROM gcs_audit WHERE layer = ? "
+                                      "AND feature_id = ? ORDER BY id", (layer, int(feature_id))).fetchall()
+        return [{"action": a, "actor": who, "at": at, "before": orjson.loads(b) if b else None,
+                 "after": orjson.loads(af) if af else None} for a, who, at, b, af in rows]
+
+    def _insert(self, layer: str, props: dict[str, Any], geom: BaseGeometry, feature_id: int | None,
+                actor: str | None) -> int:
         spec = self.catalog.get(layer)
         names = spec.field_names
         with self._lock:
@@ -464,16 +492,22 @@ class GeoPackageStore(FeatureStore):
                 marks = ", ".join("?" * len(values))
                 cur = self._conn.execute(f"INSERT INTO {fmt.q(layer)} ({cols}) VALUES ({marks})", values)
                 fid = int(cur.lastrowid)
+                full = {n: props.get(n) for n in names}
+                self._audit(layer, fid, "create", actor, None, {"properties": full, "geometry": geom})
             except BaseException:
                 self._conn.execute("ROLLBACK")
                 raise
             self._finish_write(layer, before, lambda lay_: lay_.append(fid, props, geom))
             return fid
 
-    def _update(self, layer: str, feature_id: int, props: dict[str, Any], geom: BaseGeometry | None) -> None:
+    def _update(self, layer: str, feature_id: int, props: dict[str, Any], geom: BaseGeometry | None,
+                actor: str | None, if_match: str | None, partial: bool) -> None:
+        spec = self.catalog.get(layer)
         with self._lock:
             lay, before = self._begin_write(layer)
             try:
+                current = self._read_row(layer, feature_id)
+                check_write(spec, layer, feature_id, current, props, if_match, partial)
                 sets, values = [], []
                 for k, v in props.items():
                     sets.append(f"{fmt.q(k)} = ?")
@@ -481,10 +515,12 @@ class GeoPackageStore(FeatureStore):
                 if geom is not None:
                     sets.append("geom = ?")
                     values.append(fmt.encode(np.array([geom]))[0])
-                cur = self._conn.execute(f"UPDATE {fmt.q(layer)} SET {', '.join(sets)} WHERE id = ?",
-                                         values + [int(feature_id)])
-                if cur.rowcount == 0:
-                    raise NotFound(f"{layer}: no feature with id {feature_id}")
+                if sets:
+                    self._conn.execute(f"UPDATE {fmt.q(layer)} SET {', '.join(sets)} WHERE id = ?",
+                                       values + [int(feature_id)])
+                    after = {"properties": {**current["properties"], **props},
+                             "geometry": geom if geom is not None else current["geometry"]}
+                    self._audit(layer, feature_id, "update" if partial else "replace", actor, current, after)
             except BaseException:
                 self._conn.execute("ROLLBACK")
                 raise
@@ -494,13 +530,15 @@ class GeoPackageStore(FeatureStore):
 
             self._finish_write(layer, before, apply)
 
-    def delete(self, layer: str, feature_id: int) -> None:
+    def _delete(self, layer: str, feature_id: int, actor: str | None, if_match: str | None) -> None:
+        spec = self.catalog.get(layer)
         with self._lock:
             lay, before = self._begin_write(layer)
             try:
-                cur = self._conn.execute(f"DELETE FROM {fmt.q(layer)} WHERE id = ?", (int(feature_id),))
-                if cur.rowcount == 0:
-                    raise NotFound(f"{layer}: no feature with id {feature_id}")
+                current = self._read_row(layer, feature_id)
+                check_write(spec, layer, feature_id, current, {}, if_match, partial=False)
+                self._conn.execute(f"DELETE FROM {fmt.q(layer)} WHERE id = ?", (int(feature_id),))
+                self._audit(layer, feature_id, "delete", actor, current, None)
             except BaseException:
                 self._conn.execute("ROLLBACK")
                 raise
@@ -593,6 +631,14 @@ def _check_bbox(bbox) -> tuple[float, float, float, float]:
     if minx > maxx or miny > maxy:
         raise InvalidQuery(f"bbox {minx},{miny},{maxx},{maxy}: min must not exceed max")
     return minx, miny, maxx, maxy
+
+
+def _feature_json(feat: dict[str, Any] | None) -> str | None:
+    if feat is None:
+        return None
+    geom = feat.get("geometry")
+    return orjson.dumps({"type": "Feature", "properties": {k: _py(v) for k, v in feat["properties"].items()},
+                         "geometry": orjson.loads(shapely.to_geojson(geom)) if geom is not None else None}).decode()
 
 
 def _py(v: Any) -> Any:

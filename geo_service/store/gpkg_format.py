@@ -57,6 +57,11 @@ CREATE TABLE IF NOT EXISTS gpkg_data_column_constraints (
   constraint_name TEXT NOT NULL, constraint_type TEXT NOT NULL, value TEXT, min NUMERIC,
   min_is_inclusive BOOLEAN, max NUMERIC, max_is_inclusive BOOLEAN, description TEXT,
   CONSTRAINT gdcc_ntv UNIQUE (constraint_name, constraint_type, value));
+CREATE TABLE IF NOT EXISTS gcs_audit (
+  id INTEGER PRIMARY KEY AUTOINCREMENT, layer TEXT NOT NULL, feature_id INTEGER NOT NULL,
+  action TEXT NOT NULL, actor TEXT, at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ','now')),
+  before TEXT, after TEXT);
+CREATE INDEX IF NOT EXISTS gcs_audit_feature ON gcs_audit (layer, feature_id);
 CREATE TABLE IF NOT EXISTS gcs_layer_state (
   layer TEXT PRIMARY KEY, version INTEGER NOT NULL DEFAULT 0,
   updated TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ','now')));
@@ -160,6 +165,9 @@ def init_core(conn: sqlite3.Connection) -> None:
     conn.executemany("INSERT OR IGNORE INTO gpkg_spatial_ref_sys VALUES (?,?,?,?,?,?)", SRS_ROWS)
     conn.execute("INSERT OR IGNORE INTO gpkg_contents (table_name, data_type, identifier, description) VALUES "
                  "('gcs_layer_state', 'attributes', 'gcs_layer_state', 'compound-gis: version stamp per layer')")
+    conn.execute("INSERT OR IGNORE INTO gpkg_contents (table_name, data_type, identifier, description) VALUES "
+                 "('gcs_audit', 'attributes', 'gcs_audit', 'compound-gis: who changed which feature, when, "
+                 "before and after (GeoJSON)')")
     for table in ("gpkg_data_columns", "gpkg_data_column_constraints"):
         if not conn.execute("SELECT 1 FROM gpkg_extensions WHERE table_name = ? AND extension_name = "
                             "'gpkg_schema'", (table,)).fetchone():
