@@ -74,3 +74,7 @@ def import_(
         typer.echo(str(e), err=True)
         raise typer.Exit(code=2) from None
     typer.echo(report.describe())
+
+
+if __name__ == "__main__":  # `python -m geo_service.cli`
+    app()

@@ -11,10 +11,10 @@ import os
 import tomllib
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import yaml
-from pydantic import Field, field_validator
+from pydantic import BaseModel, Field, field_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -57,6 +57,14 @@ class _ConfigFileSource(PydanticBaseSettingsSource):
         return {k: v for k, v in self._data.items() if k in self.settings_cls.model_fields}
 
 
+class ApiKey(BaseModel):
+    """An API key as stored in settings: only its SHA-256 is kept, never the key itself."""
+
+    name: str = Field(description="who holds the key; recorded in audit records")
+    role: Literal["viewer", "editor", "admin"]
+    sha256: str = Field(pattern=r"^[0-9a-f]{64}$", description="hex SHA-256 of the key")
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="GEO_SERVICE_", extra="ignore")
 
@@ -72,6 +80,9 @@ class Settings(BaseSettings):
     max_limit: int = 10_000
     default_limit: int = 100
     cors_origins: list[str] = Field(default_factory=list, description="origins allowed by CORS; ['*'] for any")
+    api_keys: list[ApiKey] = Field(default_factory=list, description="keys allowed to call the API (hashed)")
+    read_requires_key: bool = Field(False, description="when true, reads need a key too (any role)")
+    max_body_bytes: int = Field(1_000_000, description="largest request body accepted (413 beyond)")
     lang: str = Field("zh", description="language of titles and labels in HTML and maps: zh or en")
     static_maps_dir: Path = Field(default_factory=lambda: PROJECT_ROOT / "static_maps")
 

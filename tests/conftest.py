@@ -49,3 +49,25 @@ def make_store(request, tmp_path, catalog):
     yield factory
     for s in made:
         s.close()
+
+
+@pytest.fixture(scope="session")
+def demo_gpkg(tmp_path_factory, catalog) -> Path:
+    """A GeoPackage holding the demo district at a small scale, built once per test session.
+
+    Tests that write must copy it first (see `demo_copy`)."""
+    from geo_service.demo import write_demo
+    from geo_service.store.geopackage import GeoPackageStore
+
+    path = tmp_path_factory.mktemp("demo") / "demo.gpkg"
+    with GeoPackageStore(path, catalog) as store:
+        write_demo(store, scale=0.3, seed=20240601)
+    return path
+
+
+@pytest.fixture
+def demo_copy(demo_gpkg, tmp_path) -> Path:
+    """A private, writable copy of the demo GeoPackage."""
+    dst = tmp_path / "demo.gpkg"
+    shutil.copy(demo_gpkg, dst)
+    return dst

@@ -96,6 +96,15 @@ def create_app(settings: Settings | None = None, store: FeatureStore | None = No
         app.include_router(module.router)
         app.state.conformance += [c for c in getattr(module, "CONFORMANCE", []) if c not in app.state.conformance]
 
+    @app.get("/health", tags=["Capabilities"], summary="Liveness and store status")
+    def health() -> JSONResponse:
+        store = app.state.store
+        try:
+            layers = {spec.id: store.version(spec.id) for spec in store.catalog}
+        except StoreError as e:
+            return error_response(503, "Unavailable", f"store unavailable: {e}")
+        return JSONResponse({"status": "ok", "store": type(store).__name__, "layer_versions": layers})
+
     @app.on_event("shutdown")
     def _close() -> None:
         if app.state.owns_store:
