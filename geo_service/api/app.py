@@ -59,12 +59,13 @@ def create_app(settings: Settings | None = None, store: FeatureStore | None = No
 
     @app.exception_handler(StoreError)
     async def _store_error(request: Request, exc: StoreError):
-        code = {404: "NotFound", 409: "Conflict", 400: "InvalidParameterValue", 422: "InvalidFeature"}.get(
-            exc.status, "ServerError")
+        code = {404: "NotFound", 409: "Conflict", 400: "InvalidParameterValue", 422: "InvalidFeature",
+                412: "PreconditionFailed", 503: "Unavailable"}.get(exc.status, "ServerError")
         body = {"code": code, "description": str(exc)}
         if hasattr(exc, "errors"):
             body["errors"] = [{"field": f, "reason": r} for f, r in exc.errors]
-        return JSONResponse(body, status_code=exc.status)
+        headers = {"Retry-After": "2"} if exc.status == 503 else None
+        return JSONResponse(body, status_code=exc.status, headers=headers)
 
     @app.exception_handler(UnsupportedCRS)
     async def _crs_error(request: Request, exc: UnsupportedCRS):
@@ -88,11 +89,11 @@ def create_app(settings: Settings | None = None, store: FeatureStore | None = No
         log.exception("unhandled error on %s %s", request.method, request.url.path)
         return error_response(500, "ServerError", "internal error; see the server log")
 
-    from . import compounds, edits, features
+    from . import analysis, compounds, edits, features
 
     # Each router module declares the OGC conformance classes it implements.
     app.state.conformance = []
-    for module in (features, edits, compounds):
+    for module in (features, edits, compounds, analysis):
         app.include_router(module.router)
         app.state.conformance += [c for c in getattr(module, "CONFORMANCE", []) if c not in app.state.conformance]
 

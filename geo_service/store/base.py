@@ -40,6 +40,12 @@ class Conflict(StoreError):
     status = 409
 
 
+class Unavailable(StoreError):
+    """The backing database cannot be reached; clients should retry (HTTP 503)."""
+
+    status = 503
+
+
 class PreconditionFailed(StoreError):
     """The feature changed since the client read it (stale If-Match)."""
 
@@ -138,6 +144,51 @@ class FeatureStore(abc.ABC):
     def frame(self, layer: str) -> gpd.GeoDataFrame:
         """The whole layer, for analyses."""
         return self.query(layer, Query()).features
+
+    def nearest(self, layer: str, point: BaseGeometry | tuple[float, float], k: int = 1,
+                max_m: float | None = None, filters: list[Filter] | None = None) -> QueryResult:
+        """The ``k`` features nearest to a lon/lat point, nearest first, with a ``distance_m`` column.
+
+        Built on ``query(predicate="dwithin")`` so every store has it: the radius starts at 250 m and
+        grows fourfold until ``k`` features are found or ``max_m`` (at most 50 km, the cap) has been
+        searched. Everything within a searched radius is returned by the query, so the first radius
+        holding ``k`` features holds the ``k`` nearest. Distances are metres in the metric CRS the
+        dwithin test uses (the store's configured ``metric_crs``, else the point's UTM zone); ties
+        go to the lower id. ``number_matched`` is the number returned. PostGIS may override with KNN.
+        """
+        import numpy as np
+
+        from .filtering import metric_transformers
+
+        cap = 50_000.0
+        if not isinstance(point, BaseGeometry):
+            try:
+                point = shapely.Point(*(float(v) for v in point))
+            except (TypeError, ValueError):
+                raise InvalidQuery("nearest: the point needs two numbers, lon and lat") from None
+        if point.geom_type != "Point" or point.is_empty:
+            raise InvalidQuery(f"nearest: needs a point, got {point.geom_type}")
+        if not (-180.0 <= point.x <= 180.0 and -90.0 <= point.y <= 90.0):
+            raise InvalidQuery(f"nearest: ({point.x}, {point.y}) is not a lon/lat point")
+        if isinstance(k, bool) or not isinstance(k, int) or k < 1:
+            raise InvalidQuery(f"nearest: k={k!r} must be a positive integer")
+        if max_m is not None and not (0.0 <= float(max_m) <= cap):
+            raise InvalidQuery(f"nearest: max_m={max_m!r} must be between 0 and {cap:,.0f} metres")
+        limit_m = cap if max_m is None else float(max_m)
+        radius = min(250.0, limit_m)
+        while True:
+            found = self.query(layer, Query(geometry=point, predicate="dwithin", distance_m=radius,
+                                            filters=list(filters or [])))
+            if found.number_matched >= k or radius >= limit_m:
+                break
+            radius = min(radius * 4.0, limit_m)
+        frame = found.features
+        to_metric = metric_transformers(point, getattr(self, "metric_crs", None))
+        dist = shapely.distance(to_metric(frame.geometry.values), to_metric([point])[0]) if len(frame) else []
+        order = np.lexsort((frame.index.to_numpy(), np.asarray(dist, dtype=float)))[:k]
+        frame = frame.iloc[order].copy()
+        frame["distance_m"] = np.asarray(dist, dtype=float)[order]
+        return QueryResult(frame, len(frame))
 
     @abc.abstractmethod
     def history(self, layer: str, feature_id: int) -> list[dict[str, Any]]:
