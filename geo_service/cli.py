@@ -76,5 +76,88 @@ def import_(
     typer.echo(report.describe())
 
 
+@app.command()
+def apikey(name: Annotated[str, typer.Argument(help="who holds the key; recorded as the actor of their edits")],
+           role: Annotated[str, typer.Option(help="viewer (read), editor (edit features) or admin")] = "editor"
+           ) -> None:
+    """Make a new API key: print it once, and the settings entry (only its SHA-256) for the config."""
+    import json
+
+    import yaml
+
+    from .api.auth import ROLES, api_key_entry
+
+    if role not in ROLES:
+        raise typer.BadParameter(f"{role!r}: use one of {', '.join(ROLES)}", param_hint="--role")
+    if not name.strip():
+        raise typer.BadParameter("the key needs a name", param_hint="NAME")
+    key, entry = api_key_entry(name.strip(), role)
+    fields = entry.model_dump()
+    typer.echo(f"API key for {entry.name!r} ({role}); it is shown only now, so hand it over and forget it:\n")
+    typer.echo(f"    {key}\n")
+    typer.echo("Settings entry (the service keeps only the hash). In the YAML config file, under api_keys:\n")
+    typer.echo(yaml.safe_dump([fields], default_flow_style=None, allow_unicode=True, sort_keys=False))
+    typer.echo("or as an item of GEO_SERVICE_API_KEYS (a JSON list):\n")
+    typer.echo("    " + json.dumps(fields, ensure_ascii=False))
+
+
+# ---------------------------------------------------------------- db: the PostGIS store
+
+db_app = typer.Typer(no_args_is_help=True, help="PostGIS: create or upgrade the schema, copy whole datasets.")
+app.add_typer(db_app, name="db")
+
+
+@db_app.command("init")
+def db_init(url: Annotated[str | None, typer.Option(
+        help="postgresql:// URL (default: GEO_SERVICE_DATABASE_URL)")] = None) -> None:
+    """Create or upgrade the schema (idempotent): PostGIS, version/audit tables, one table per layer."""
+    from .catalog import load_catalog
+    from .store.base import StoreError
+    from .store.postgis import PostGISStore
+
+    settings = _settings()
+    url = url or settings.database_url
+    if not url:
+        typer.echo("no database: pass --url or set GEO_SERVICE_DATABASE_URL=postgresql://...", err=True)
+        raise typer.Exit(code=2)
+    catalog = load_catalog(settings.layers)
+    try:
+        with PostGISStore(url, catalog, pool_timeout=10) as store:
+            version = store.init_schema()
+            typer.echo(f"schema version {version} at {store.dsn_display}; layers: {', '.join(catalog.ids())}")
+    except StoreError as e:
+        typer.echo(str(e), err=True)
+        raise typer.Exit(code=1) from None
+
+
+@db_app.command("copy")
+def db_copy(
+    from_: Annotated[str, typer.Option("--from", help="gpkg:PATH or postgresql://...")],
+    to: Annotated[str, typer.Option("--to", help="gpkg:PATH or postgresql://...")],
+    audit: Annotated[bool, typer.Option(help="copy the audit log too")] = True,
+) -> None:
+    """Copy a whole dataset (every layer, ids kept, audit log) between stores; replaces the destination's."""
+    from .catalog import load_catalog
+    from .store.base import StoreError
+    from .store.postgis_copy import copy_dataset, open_location, parse_location
+
+    settings = _settings()
+    try:
+        parse_location(from_), parse_location(to)
+    except ValueError as e:
+        raise typer.BadParameter(str(e)) from None
+    if from_ == to:
+        raise typer.BadParameter("--from and --to are the same place")
+    catalog = load_catalog(settings.layers)
+    try:
+        with open_location(from_, catalog, settings.metric_crs) as src, \
+                open_location(to, catalog, settings.metric_crs) as dst:
+            copy_dataset(src, dst, audit=audit, say=typer.echo)
+    except StoreError as e:
+        typer.echo(str(e), err=True)
+        raise typer.Exit(code=1) from None
+    typer.echo(f"copied {from_} -> {to}")
+
+
 if __name__ == "__main__":  # `python -m geo_service.cli`
     app()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.middleware.gzip import GZipMiddleware
@@ -50,8 +50,9 @@ def create_app(settings: Settings | None = None, store: FeatureStore | None = No
 
     app.add_middleware(GZipMiddleware, minimum_size=1024)
     if settings.cors_origins:
+        exposed = ["ETag", "Content-Crs", "Location", "Allow", "Accept-Post", "Accept-Patch", "WWW-Authenticate"]
         app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["*"],
-                           allow_headers=["*"], expose_headers=["ETag", "Content-Crs", "Location"])
+                           allow_headers=["*"], expose_headers=exposed)
 
     @app.exception_handler(ApiError)
     async def _api_error(request: Request, exc: ApiError):
@@ -89,12 +90,15 @@ def create_app(settings: Settings | None = None, store: FeatureStore | None = No
         log.exception("unhandled error on %s %s", request.method, request.url.path)
         return error_response(500, "ServerError", "internal error; see the server log")
 
-    from . import analysis, compounds, edits, features
+    from . import analysis, auth, compounds, edits, features
 
+    auth.install(app)
+    # Reads need a key only when configured; edits check their own (editor) role.
+    read_deps = [Depends(auth.require_reader)] if settings.read_requires_key else []
     # Each router module declares the OGC conformance classes it implements.
     app.state.conformance = []
     for module in (features, edits, compounds, analysis):
-        app.include_router(module.router)
+        app.include_router(module.router, dependencies=[] if module is edits else read_deps)
         app.state.conformance += [c for c in getattr(module, "CONFORMANCE", []) if c not in app.state.conformance]
 
     @app.get("/health", tags=["Capabilities"], summary="Liveness and store status")

@@ -1,8 +1,403 @@
-"""OGC API - Features Part 4: create, replace, update, delete items (API-key roles, audit, If-Match)."""
+"""OGC API - Features Part 4: create, replace, update and delete items (API-key roles, audit, If-Match).
+
+The router is thin like the rest of the API: it bounds and parses the body, turns the GeoJSON
+Feature into properties + a CRS84 geometry, and calls the store, which validates with the import
+rules, checks If-Match inside its write transaction and records the audit entry (actor = key name).
+
+Choices worth knowing:
+- POST answers 201 with Location and ETag; PUT and PATCH answer 200 with the stored feature (values
+  as normalised by validation, e.g. aliases resolved) and its ETag; DELETE answers 204.
+- If-Match is optional (Part 4 does not require it): without it the last writer wins. With it, a
+  stale tag gives 412 and nothing is written. The ETag is the one GET .../items/{fid} sends.
+- Only a key with role editor or admin may write or read a feature's audit history.
+- OPTIONS on the items and item resources lists the methods allowed to the caller (QGIS offers
+  editing only when that list holds POST); an id in the body of a POST is ignored (ids are assigned).
+- Geometries are CRS84 lon/lat unless the request has a Content-Crs header naming a CRS the
+  collections offer (Part 2); they are converted to CRS84 before validation.
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from dataclasses import dataclass
+from typing import Any
 
-router = APIRouter()
-CONFORMANCE: list[str] = []
+import numpy as np
+import orjson
+import shapely
+from fastapi import APIRouter, Depends, Header, Path, Request
+from fastapi.responses import Response
+from fastapi.routing import APIRoute
+from pydantic import BaseModel, Field
+from shapely.geometry.base import BaseGeometry
+
+from ..catalog import LayerSpec
+from ..ingest.geometry import check_geometries
+from ..store.base import InvalidFeature, PreconditionFailed, feature_etag
+from .auth import AuthError, Principal, require_editor, require_reader
+from .crs_support import CRS84, parse_crs_uri, supported_crs, to_crs84
+from .features import GEOJSON, JSON, LayerId, base_url, spec_of
+from .geojson import geometry_dict
+
+CONFORMANCE = [
+    "http://www.opengis.net/spec/ogcapi-features-4/1.0/conf/create-replace-delete",
+    "http://www.opengis.net/spec/ogcapi-features-4/1.0/conf/update",
+    "http://www.opengis.net/spec/ogcapi-features-4/1.0/conf/optimistic-locking-etags",
+    "http://www.opengis.net/spec/ogcapi-features-4/1.0/conf/features",
+]
+
+MERGE_PATCH = "application/merge-patch+json"
+FEATURE_TYPES = (GEOJSON, JSON)
+PATCH_TYPES = (MERGE_PATCH, JSON, GEOJSON)
+
+
+class _EditRoute(APIRoute):
+    """Answers this router's auth and precondition errors itself, headers included, so the
+    routes behave the same whether or not the app installs handlers for them."""
+
+    def get_route_handler(self):
+        handler = super().get_route_handler()
+
+        async def route_handler(request: Request) -> Response:
+            try:
+                return await handler(request)
+            except AuthError as e:
+                return e.response()
+            except PreconditionFailed as e:
+                return _json({"code": "PreconditionFailed", "description": str(e)}, 412, JSON)
+
+        return route_handler
+
+
+router = APIRouter(route_class=_EditRoute, tags=["Edit features"])
+
+FeatureId = Path(..., ge=1, le=2**53, description="feature id")
+IfMatch = Header(None, alias="If-Match",
+                 description="ETag of the feature as last read (GET item or the previous write); "
+                             "optional: when given and stale the request fails with 412")
+ContentCrs = Header(None, alias="Content-Crs",
+                    description="CRS of the body's geometry as <URI> (one of the collection's crs); default CRS84")
+
+
+def _error(status: int, code: str, description: str) -> Exception:
+    from .app import ApiError  # late import: app imports the routers
+
+    return ApiError(status, code, description)
+
+
+def _json(body: Any, status: int = 200, media_type: str = GEOJSON, headers: dict | None = None) -> Response:
+    return Response(orjson.dumps(body), status_code=status, media_type=media_type, headers=headers)
+
+
+# ------------------------------------------------------------------ request body
+
+async def _read_json(request: Request, accepted: tuple[str, ...]) -> Any:
+    """The parsed JSON body, refused early when too large (declared or actually streamed)."""
+    media = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if media and media not in accepted:
+        raise _error(415, "UnsupportedMediaType", f"Content-Type {media!r} is not accepted here; "
+                                                  f"use {' or '.join(accepted)}")
+    limit = request.app.state.settings.max_body_bytes
+    too_large = _error(413, "PayloadTooLarge", f"the request body exceeds the limit of {limit:,d} bytes")
+    declared = request.headers.get("content-length")
+    if declared is not None:
+        if not declared.strip().isdigit():
+            raise _error(400, "InvalidParameterValue", f"Content-Length {declared!r} is not a byte count")
+        if int(declared) > limit:
+            raise too_large
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:  # a missing or lying Content-Length does not get past the limit
+            raise too_large
+        chunks.append(chunk)
+    raw = b"".join(chunks)
+    if not raw.strip():
+        raise _error(400, "InvalidParameterValue", "the request body is empty; send a GeoJSON Feature")
+    try:
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError as e:
+        raise _error(400, "InvalidParameterValue", f"the request body is not valid JSON: {e}") from None
+
+
+async def feature_body(request: Request) -> Any:
+    return await _read_json(request, FEATURE_TYPES)
+
+
+async def patch_body(request: Request) -> Any:
+    return await _read_json(request, PATCH_TYPES)
+
+
+@dataclass
+class Edit:
+    """What a request body asks for. None means "not given" (only a PATCH may leave things out)."""
+
+    properties: dict[str, Any] | None
+    geometry: BaseGeometry | None
+    body_id: Any
+
+
+def parse_feature(request: Request, spec: LayerSpec, body: Any, content_crs: str | None, partial: bool) -> Edit:
+    """Check the Feature's shape (400) and its geometry (422, like the store's own checks)."""
+    if not isinstance(body, dict):
+        raise _error(400, "InvalidParameterValue", f"the body must be a GeoJSON Feature object, "
+                                                   f"not a JSON {type(body).__name__}")
+    kind = body.get("type")
+    if kind != "Feature" and not (partial and "type" not in body):
+        hint = "; send one feature per request" if kind == "FeatureCollection" else ""
+        raise _error(400, "InvalidParameterValue", f"the body must be a GeoJSON Feature (\"type\": \"Feature\"), "
+                                                   f"got type {kind!r}{hint}")
+    props = body.get("properties")
+    if props is None:
+        if partial and "properties" in body:
+            raise InvalidFeature([("properties", "cannot be removed as a whole; set single properties to null")])
+        props = None if partial else {}
+    elif not isinstance(props, dict):
+        raise InvalidFeature([("properties", "must be an object")])
+    geometry = body.get("geometry")
+    if geometry is None:
+        if not partial:
+            raise InvalidFeature([("geometry", "is required")])
+        if "geometry" in body:
+            raise InvalidFeature([("geometry", f"cannot be removed: every feature of {spec.id} has one")])
+        geom = None
+    else:
+        geom = _geometry(request, spec, geometry, content_crs)
+    return Edit(props, geom, body.get("id"))
+
+
+def _geometry(request: Request, spec: LayerSpec, geometry: Any, content_crs: str | None) -> BaseGeometry:
+    """A CRS84 shapely geometry from the body's GeoJSON geometry, checked against the service area."""
+    try:
+        geom = shapely.geometry.shape(geometry)
+    except Exception as e:  # shapely raises several types for malformed GeoJSON
+        raise InvalidFeature([("geometry", f"not a valid GeoJSON geometry ({e})")]) from None
+    settings = request.app.state.settings
+    if content_crs:
+        uri = parse_crs_uri(content_crs.strip().strip("<>"), supported_crs(settings.metric_crs))
+        geom = to_crs84(uri, np.array([geom], dtype=object))[0]
+    if settings.service_area is not None:  # imports check it; the store's single-feature writes do not
+        check = check_geometries(np.array([geom], dtype=object), spec.geometry_types, row_numbers=np.array([1]),
+                                 service_area=settings.service_area, outliers=False)
+        if check.errors:
+            raise InvalidFeature([("geometry", reason) for reason, _ in check.errors.values()])
+    return geom
+
+
+def _check_body_id(body_id: Any, feature_id: int) -> None:
+    if body_id is not None and str(body_id) != str(feature_id):
+        raise _error(400, "InvalidParameterValue", f"the feature id in the body ({body_id!r}) differs from the "
+                                                   f"id in the URL ({feature_id})")
+
+
+def _if_match(value: str | None) -> str | None:
+    """Quote bare tags (`If-Match: abc` from hand-written requests) so they compare with ETags."""
+    if value is None:
+        return None
+    tags = [t.strip() for t in value.split(",")]
+    return ", ".join(t if t == "*" or t.startswith(('"', 'W/"')) else f'"{t}"' for t in tags)
+
+
+# ------------------------------------------------------------------ responses
+
+def _item_url(request: Request, collection_id: str, feature_id: int) -> str:
+    return f"{base_url(request)}/collections/{collection_id}/items/{feature_id}"
+
+
+def _written(request: Request, collection_id: str, feature_id: int, status: int, location: bool = False) -> Response:
+    """The feature as stored now, with its ETag (the tag a following If-Match must send).
+
+    The store reports no tag from inside its transaction, so this reads the feature back; in the
+    rare case another writer got in between, the body shows their state and the tag matches it.
+    """
+    feat = request.app.state.store.get(collection_id, feature_id)
+    url = _item_url(request, collection_id, feature_id)
+    body = {
+        "type": "Feature", "id": feat["id"], "geometry": geometry_dict(feat["geometry"]),
+        "properties": feat["properties"],
+        "links": [
+            {"rel": "self", "type": GEOJSON, "href": url},
+            {"rel": "collection", "type": JSON, "href": f"{base_url(request)}/collections/{collection_id}"},
+        ],
+    }
+    headers = {"ETag": feature_etag(feat["properties"], feat["geometry"]), "Content-Crs": f"<{CRS84}>"}
+    if location:
+        headers["Location"] = url
+    return _json(body, status, headers=headers)
+
+
+# ------------------------------------------------------------------ OpenAPI documentation
+
+class FieldError(BaseModel):
+    field: str
+    reason: str
+
+
+class EditError(BaseModel):
+    """The JSON body of every error answer (the app's exception handlers write it)."""
+
+    code: str
+    description: str
+    errors: list[FieldError] | None = Field(None, description="one entry per rejected field (422)")
+
+
+_GEOMETRY_SCHEMA = {"type": "object", "required": ["type", "coordinates"],
+                    "description": "a GeoJSON geometry of a type the collection takes; lon/lat (CRS84) "
+                                   "unless the Content-Crs header names another CRS of the collection",
+                    "properties": {"type": {"type": "string", "enum": ["Point", "MultiPoint", "LineString",
+                                                                      "MultiLineString", "Polygon", "MultiPolygon"]},
+                                   "coordinates": {"type": "array"}}}
+_PROPERTIES_SCHEMA = {"type": "object", "description": "the collection's fields, typed and constrained as "
+                                                       "/collections/{collectionId}/schema describes"}
+_FEATURE_SCHEMA = {"type": "object", "required": ["type", "geometry", "properties"], "properties": {
+    "type": {"type": "string", "enum": ["Feature"]},
+    "id": {"description": "ignored on POST (the server assigns ids); on PUT it must equal the id in the path"},
+    "geometry": _GEOMETRY_SCHEMA, "properties": _PROPERTIES_SCHEMA}}
+_PATCH_SCHEMA = {"type": "object", "description": "JSON Merge Patch (RFC 7396) of the feature: the properties "
+                                                  "given replace those stored (null empties one); a geometry "
+                                                  "replaces the stored one", "properties": {
+    "type": {"type": "string", "enum": ["Feature"]}, "id": {"description": "if given, the id in the path"},
+    "geometry": _GEOMETRY_SCHEMA, "properties": _PROPERTIES_SCHEMA}}
+_EXAMPLE = {"type": "Feature", "geometry": {"type": "Point", "coordinates": [121.401, 31.118]},
+            "properties": {"kind": "underground", "status": "working", "last_inspected": "2025-05-01"}}
+
+
+def _request_body(schema: dict, media_types: tuple[str, ...], example: dict) -> dict:
+    return {"requestBody": {"required": True, "content": {
+        m: {"schema": schema, "example": example} for m in media_types}}}
+
+
+def _errors(*statuses: int) -> dict:
+    words = {400: "malformed JSON, not a Feature, an id differing from the path, or a bad header",
+             401: "no API key, or an unknown one (see the WWW-Authenticate header)",
+             403: "the key's role may not do this (editor or admin needed)",
+             404: "no such collection or feature", 412: "If-Match is stale: the feature changed since it was read",
+             413: "the body is larger than the configured limit", 415: "unsupported Content-Type",
+             422: "the feature breaks the collection's schema; `errors` names each field and reason"}
+    return {s: {"description": words[s], "model": EditError} for s in statuses}
+
+
+_ETAG_HEADER = {"ETag": {"description": "the feature's new ETag, for If-Match on the next change",
+                         "schema": {"type": "string"}}}
+# OPTIONS works without a key unless reads need one; `{}` among the alternatives says "optional".
+_KEY_OPTIONAL = {"security": [{}]}
+_FEATURE_RESPONSE = {"content": {GEOJSON: {"schema": {"type": "object"}}}, "headers": _ETAG_HEADER}
+
+
+# ------------------------------------------------------------------ routes
+
+@router.post("/collections/{collection_id}/items", summary="Add a feature", status_code=201,
+             response_class=Response,
+             openapi_extra=_request_body(_FEATURE_SCHEMA, FEATURE_TYPES, _EXAMPLE),
+             responses={201: {"description": "created; Location is the new feature's URL",
+                              **_FEATURE_RESPONSE,
+                              "headers": {**_ETAG_HEADER, "Location": {"schema": {"type": "string"},
+                                                                      "description": "URL of the new feature"}}},
+                        **_errors(400, 401, 403, 404, 413, 415, 422)})
+def create_item(request: Request, collection_id: str = LayerId,
+                principal: Principal = Depends(require_editor), body: Any = Depends(feature_body),
+                content_crs: str | None = ContentCrs) -> Response:
+    spec = spec_of(request, collection_id)
+    edit = parse_feature(request, spec, body, content_crs, partial=False)
+    fid = request.app.state.store.create(collection_id, edit.properties, edit.geometry, actor=principal.name)
+    return _written(request, collection_id, fid, 201, location=True)
+
+
+@router.put("/collections/{collection_id}/items/{feature_id}", summary="Replace a feature",
+            response_class=Response,
+            openapi_extra=_request_body(_FEATURE_SCHEMA, FEATURE_TYPES, _EXAMPLE),
+            responses={200: {"description": "replaced; the body is the feature as stored", **_FEATURE_RESPONSE},
+                       **_errors(400, 401, 403, 404, 412, 413, 415, 422)})
+def replace_item(request: Request, collection_id: str = LayerId, feature_id: int = FeatureId,
+                 principal: Principal = Depends(require_editor), body: Any = Depends(feature_body),
+                 if_match: str | None = IfMatch, content_crs: str | None = ContentCrs) -> Response:
+    spec = spec_of(request, collection_id)
+    edit = parse_feature(request, spec, body, content_crs, partial=False)
+    _check_body_id(edit.body_id, feature_id)
+    request.app.state.store.replace(collection_id, feature_id, edit.properties, edit.geometry,
+                                    actor=principal.name, if_match=_if_match(if_match))
+    return _written(request, collection_id, feature_id, 200)
+
+
+@router.patch("/collections/{collection_id}/items/{feature_id}", summary="Update part of a feature",
+              response_class=Response,
+              openapi_extra=_request_body(_PATCH_SCHEMA, PATCH_TYPES, {"properties": {"status": "faulty"}}),
+              responses={200: {"description": "updated; the body is the feature as stored", **_FEATURE_RESPONSE},
+                         **_errors(400, 401, 403, 404, 412, 413, 415, 422)})
+def update_item(request: Request, collection_id: str = LayerId, feature_id: int = FeatureId,
+                principal: Principal = Depends(require_editor), body: Any = Depends(patch_body),
+                if_match: str | None = IfMatch, content_crs: str | None = ContentCrs) -> Response:
+    spec = spec_of(request, collection_id)
+    edit = parse_feature(request, spec, body, content_crs, partial=True)
+    _check_body_id(edit.body_id, feature_id)
+    request.app.state.store.update(collection_id, feature_id, edit.properties, edit.geometry,
+                                   actor=principal.name, if_match=_if_match(if_match))
+    return _written(request, collection_id, feature_id, 200)
+
+
+@router.delete("/collections/{collection_id}/items/{feature_id}", summary="Delete a feature", status_code=204,
+               response_class=Response,
+               responses={204: {"description": "deleted; its audit history stays readable"},
+                          **_errors(400, 401, 403, 404, 412)})
+def delete_item(request: Request, collection_id: str = LayerId, feature_id: int = FeatureId,
+                principal: Principal = Depends(require_editor), if_match: str | None = IfMatch) -> Response:
+    spec_of(request, collection_id)
+    request.app.state.store.delete(collection_id, feature_id, actor=principal.name, if_match=_if_match(if_match))
+    return Response(status_code=204)
+
+
+@router.get("/collections/{collection_id}/items/{feature_id}/history", summary="Audit history of a feature",
+            response_class=Response,
+            responses={200: {"description": "every write of the feature, oldest first: action, actor (the API "
+                                            "key's name), time (UTC), and the feature before and after",
+                             "content": {JSON: {"schema": {"type": "object"}}}},
+                       **_errors(400, 401, 403, 404)})
+def item_history(request: Request, collection_id: str = LayerId, feature_id: int = FeatureId,
+                 principal: Principal = Depends(require_editor)) -> Response:
+    """Editors and admins only: the records name who changed what. Deleted features keep theirs."""
+    spec_of(request, collection_id)
+    store = request.app.state.store
+    records = store.history(collection_id, feature_id)
+    if not records:
+        store.get(collection_id, feature_id)  # 404 for an id that never existed; [] for untouched imports
+    url = _item_url(request, collection_id, feature_id)
+    return _json({
+        "collection": collection_id, "featureId": feature_id, "numberReturned": len(records), "records": records,
+        "links": [{"rel": "self", "type": JSON, "href": f"{url}/history"},
+                  {"rel": "item", "type": GEOJSON, "href": url}],
+    }, media_type=JSON)
+
+
+def _allow(principal: Principal | None, writes: list[str]) -> str:
+    may_write = principal is not None and principal.can("editor")
+    return ", ".join(["GET", "OPTIONS"] + (writes if may_write else []))
+
+
+@router.options("/collections/{collection_id}/items", summary="Methods allowed on the features",
+                response_class=Response,
+                responses={200: {"description": "Allow lists POST when the caller's key may edit"},
+                           **_errors(400, 401, 404)},
+                openapi_extra=_KEY_OPTIONAL)
+def items_options(request: Request, collection_id: str = LayerId,
+                  principal: Principal | None = Depends(require_reader)) -> Response:
+    spec_of(request, collection_id)
+    allow = _allow(principal, ["POST"])
+    headers = {"Allow": allow}
+    if "POST" in allow:
+        headers["Accept-Post"] = ", ".join(FEATURE_TYPES)
+    return Response(status_code=200, headers=headers)
+
+
+@router.options("/collections/{collection_id}/items/{feature_id}", summary="Methods allowed on a feature",
+                response_class=Response,
+                responses={200: {"description": "Allow lists PUT, PATCH and DELETE when the caller's key may edit"},
+                           **_errors(400, 401, 404)},
+                openapi_extra=_KEY_OPTIONAL)
+def item_options(request: Request, collection_id: str = LayerId,
+                 feature_id: str = Path(..., description="feature id (need not exist: clients probe with any)"),
+                 principal: Principal | None = Depends(require_reader)) -> Response:
+    spec_of(request, collection_id)
+    allow = _allow(principal, ["PUT", "PATCH", "DELETE"])
+    headers = {"Allow": allow}
+    if "PATCH" in allow:
+        headers["Accept-Patch"] = ", ".join(PATCH_TYPES)
+    return Response(status_code=200, headers=headers)
