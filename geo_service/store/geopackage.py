@@ -172,6 +172,9 @@ class GeoPackageStore(FeatureStore):
 
     # ---------------------------------------------------------------- schema & loading
     def _ensure_schema(self) -> None:
+        # Only write when something is missing: opening an up-to-date file must not change a byte.
+        if fmt.schema_current(self._conn, self.catalog):
+            return
         with self._write_txn():
             fmt.init_core(self._conn)
             existing = {r[0] for r in self._conn.execute(

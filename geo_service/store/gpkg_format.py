@@ -177,6 +177,26 @@ def init_core(conn: sqlite3.Connection) -> None:
     conn.execute(f"PRAGMA user_version = {USER_VERSION}")
 
 
+def schema_current(conn: sqlite3.Connection, catalog) -> bool:
+    """True when the file already has every table, column and trigger this catalog needs (read-only)."""
+    if conn.execute("PRAGMA application_id").fetchone()[0] != APPLICATION_ID:
+        return False
+    tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    if not {"gpkg_contents", "gpkg_geometry_columns", "gcs_layer_state", "gcs_audit", "gpkg_data_columns"} <= tables:
+        return False
+    triggers = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'trigger'")}
+    states = {r[0] for r in conn.execute("SELECT layer FROM gcs_layer_state")}
+    for spec in catalog:
+        if spec.id not in tables or spec.id not in states:
+            return False
+        have = {r[1] for r in conn.execute(f"PRAGMA table_info({q(spec.id)})")}
+        if not set(spec.field_names) <= have:
+            return False
+        if not {f"gcs_{spec.id}_version_{e}" for e in ("insert", "update", "delete")} <= triggers:
+            return False
+    return True
+
+
 def create_layer(conn: sqlite3.Connection, spec: LayerSpec) -> None:
     """Table, registration, R-tree with the standard triggers, and the version trigger."""
     t = spec.id
