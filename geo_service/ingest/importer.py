@@ -1,0 +1,316 @@
+"""Import one file into one layer: read -> map columns -> WGS84 -> validate -> write in one transaction.
+
+Nothing is written unless every row is good, or ``skip_invalid`` is set, in which case the bad
+rows go to ``<stem>.rejects.csv`` beside the input (their source values, geometry as WKT in the
+source CRS, and an ``error`` column) so they can be fixed and imported with the same command.
+"""
+
+from __future__ import annotations
+
+import inspect
+import sys
+import time
+from collections import defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyproj
+import shapely
+from tqdm import tqdm
+
+from ..catalog import LayerSpec
+from ..crs import WGS84, frame_to_wgs84, parse_crs
+from ..store.base import FeatureStore, StoreError
+from .readers import ReadError, SourceData, crs_name, read_source
+from .validate import ID_SPEC, RowError, validate_frame
+from .values import normalise_column
+
+MODES = ("append", "replace")
+MAX_LISTED = 50
+
+
+class ImportFailed(Exception):
+    """An import that wrote nothing. str() is the whole report; ``errors`` holds every problem."""
+
+    def __init__(self, file: Path | str, layer: str, headline: str, errors: list[RowError] | None = None,
+                 problems: list[str] | None = None, hint: str | None = None, warnings: list[str] | None = None):
+        self.file = Path(file)
+        self.layer = layer
+        self.headline = headline
+        self.errors = list(errors or [])
+        self.problems = list(problems or [])  # file-level messages that are not row errors
+        self.hint = hint
+        self.warnings = list(warnings or [])
+        super().__init__(self.report())
+
+    def lines(self) -> list[str]:
+        return self.problems + [f"{self.file}: {e}" for e in self.errors]
+
+    def report(self) -> str:
+        lines = self.lines()
+        shown = lines[:MAX_LISTED]
+        if len(lines) > MAX_LISTED:
+            shown.append(f"... and {len(lines) - MAX_LISTED:,} more")
+        out = [f"import of {self.file} into layer {self.layer!r} failed: {self.headline}", *shown]
+        out += [f"warning: {w}" for w in self.warnings]
+        if self.hint:
+            out.append(self.hint)
+        return "\n".join(out)
+
+    def __str__(self) -> str:
+        return self.report()
+
+
+@dataclass
+class ImportReport:
+    file: Path
+    layer: str
+    mode: str
+    source: str
+    rows_read: int = 0
+    imported: int = 0
+    rejected: int = 0
+    deleted: int = 0
+    columns: dict[str, str] = field(default_factory=dict)  # source column -> field
+    ignored_columns: list[str] = field(default_factory=list)
+    crs_conversion: str | None = None
+    warnings: list[str] = field(default_factory=list)
+    errors: list[RowError] = field(default_factory=list)
+    rejects_file: Path | None = None
+    version: int | None = None
+    seconds: float = 0.0
+
+    def describe(self) -> str:
+        head = f"imported {self.imported:,} of {self.rows_read:,} rows from {self.file.name} into {self.layer} " \
+               f"({self.mode}"
+        head += f", {self.deleted:,} old rows replaced" if self.mode == "replace" else ""
+        head += f") in {self.seconds:.1f} s"
+        lines = [head, f"source: {self.source}"]
+        if self.crs_conversion:
+            lines.append(f"converted: {self.crs_conversion}")
+        if self.columns:
+            lines.append("columns: " + ", ".join(s if s == d else f"{s} -> {d}" for s, d in self.columns.items()))
+        if self.ignored_columns:
+            lines.append("not imported: " + ", ".join(self.ignored_columns))
+        if self.rejected:
+            lines.append(f"rejected: {self.rejected:,} rows, written to {self.rejects_file}")
+        lines += [f"warning: {w}" for w in self.warnings]
+        return "\n".join(lines)
+
+
+class _Progress:
+    """A tqdm bar on stderr whose description names the stage (reading, validating, writing)."""
+
+    def __init__(self, enabled: bool, name: str):
+        self.name = name
+        self.bar = tqdm(total=None, disable=not enabled, file=sys.stderr, unit=" rows", desc=f"{name}: reading",
+                        dynamic_ncols=True, leave=False)
+
+    def stage(self, name: str, total: int | None = None) -> None:
+        self.bar.set_description(f"{self.name}: {name}")
+        self.bar.reset(total=total)
+
+    def advance(self, n: int) -> None:
+        self.bar.update(n)
+
+    def close(self) -> None:
+        self.bar.close()
+
+
+def import_file(store: FeatureStore, path: Path | str, layer: str, *, crs: str | None = None, mode: str = "append",
+                mapping: dict[str, str] | None = None, skip_invalid: bool = False, source_layer: str | None = None,
+                encoding: str | None = None, service_area: tuple[float, float, float, float] | None = None,
+                progress: bool = False) -> ImportReport:
+    """Validate ``path`` against ``layer``'s spec and write it in one transaction; raise ImportFailed."""
+    started = time.perf_counter()
+    path = Path(path)
+
+    def fail(headline: str, **kw: Any) -> ImportFailed:
+        return ImportFailed(path, layer, headline, **kw)
+
+    spec = _check_arguments(store, layer, mode, crs, fail)
+    bar = _Progress(progress, path.name)
+    try:
+        try:
+            data = read_source(path, layer_id=layer, source_layer=source_layer, encoding=encoding, crs=crs, spec=spec)
+        except ReadError as e:
+            raise fail("the file cannot be read; nothing was written", problems=[str(e)]) from None
+        report = ImportReport(file=path, layer=layer, mode=mode, source=data.description, rows_read=len(data.frame),
+                              warnings=list(data.warnings))
+        frame = _to_wgs84(_map_columns(data, spec, mapping or {}, report, fail), data, report)
+        bar.stage("validating", len(frame))
+        valid = _validate(frame, data, spec, report, service_area, skip_invalid, fail)
+        bar.advance(len(frame))
+        bar.stage("writing", len(valid))
+        try:
+            summary = _import_frame(store, layer, valid, mode, bar.advance)
+        except StoreError as e:
+            raise fail("the store refused the data; nothing was written", problems=[f"{path}: {e}"]) from None
+        report.imported, report.deleted, report.version = summary.inserted, summary.deleted, summary.version
+    finally:
+        bar.close()
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+def _check_arguments(store: FeatureStore, layer: str, mode: str, crs: str | None, fail) -> LayerSpec:
+    """Fail on a bad layer, mode or CRS before the file is even opened."""
+    try:
+        spec = store.catalog.get(layer)
+    except KeyError as e:
+        raise fail("unknown layer", problems=[str(e).strip('"')]) from None
+    if mode not in MODES:
+        raise fail("unknown mode", problems=[f"unknown import mode {mode!r}; use append or replace"])
+    if crs is not None:
+        try:
+            parse_crs(crs)
+        except ValueError as e:
+            raise fail("unknown CRS", problems=[f"--crs: {e}"]) from None
+    return spec
+
+
+def _to_wgs84(frame, data: SourceData, report: ImportReport):
+    if isinstance(data.crs, pyproj.CRS) and data.crs.equals(WGS84, ignore_axis_order=True):
+        return frame.set_crs("EPSG:4326", allow_override=True)
+    report.crs_conversion = f"{crs_name(data.crs)} -> WGS84 lon/lat (EPSG:4326)"
+    return frame_to_wgs84(frame, data.crs)
+
+
+def _validate(frame, data: SourceData, spec: LayerSpec, report: ImportReport, service_area, skip_invalid: bool,
+              fail):
+    """The valid rows; fail on any error unless skipping, then the rejects file takes the bad rows."""
+    unreadable = np.isin(data.row_numbers, [e.row for e in data.errors if e.row is not None])
+    result = validate_frame(frame.loc[~unreadable], spec, service_area=service_area,
+                            row_numbers=data.row_numbers[~unreadable])
+    report.warnings += result.warnings
+    errors = sorted(data.errors + result.errors, key=lambda e: (e.row is not None, e.row or 0))
+    report.errors = errors
+    report.rejected = int(unreadable.sum()) + len(result.rejected)
+    good = len(result.valid)
+    if not errors:
+        return result.valid
+    if not skip_invalid:
+        raise fail(f"{report.rejected:,} of {report.rows_read:,} rows have errors; nothing was written",
+                   errors=errors, warnings=report.warnings, hint=_skip_hint(good, report.file) if good else None)
+    labels = np.concatenate([frame.index[unreadable].to_numpy(), result.rejected.index.to_numpy()])
+    report.rejects_file = _write_rejects(data, labels, errors, report.file)
+    if not good:
+        raise fail(f"none of the {report.rows_read:,} rows is valid; nothing was written "
+                   f"(the rows are in {report.rejects_file})", errors=errors, warnings=report.warnings)
+    return result.valid
+
+
+def _skip_hint(good: int, path: Path) -> str:
+    return (f"fix these rows, or re-run with --skip-invalid to import the {good:,} good rows "
+            f"(the bad ones are then written to {_rejects_path(path)})")
+
+
+def _import_frame(store: FeatureStore, layer: str, frame, mode: str, advance):
+    """store.import_frame, with a progress callback where the store offers one."""
+    if "progress" in inspect.signature(store.import_frame).parameters:
+        return store.import_frame(layer, frame, mode, progress=advance)
+    return store.import_frame(layer, frame, mode)
+
+
+# --------------------------------------------------------------------------- columns
+
+def field_lookup(spec: LayerSpec) -> dict[str, str]:
+    """Lower-case names a source column may carry -> field: the name and both titles (户数 -> households)."""
+    lookup: dict[str, str] = {"id": "id"}
+    for f in reversed(spec.fields):  # earlier fields win a shared title
+        for key in (f.title.en, f.title.zh, f.name):
+            lookup[key.strip().lower()] = f.name
+    return lookup
+
+
+def _map_columns(data: SourceData, spec: LayerSpec, mapping: dict[str, str], report: ImportReport, fail):
+    """Rename source columns to fields: --map first, then by name, then by Chinese/English title."""
+    frame = data.frame
+    columns = [c for c in frame.columns if c != frame.geometry.name]
+    targets = set(spec.field_names) | {"id"}
+    renames: dict[str, str] = {}
+    problems = []
+    for src, dst in mapping.items():
+        column = src if src in columns else next((c for c in columns if c.lower() == src.lower()), None)
+        if column is None:
+            problems.append(f"--map {src}={dst}: the file has no column {src!r}; its columns: {', '.join(columns)}")
+        elif dst not in targets:
+            problems.append(f"--map {src}={dst}: layer {spec.id!r} has no field {dst!r}; its fields: "
+                            f"{', '.join(spec.field_names)}")
+        else:
+            renames[column] = dst
+    if problems:
+        raise fail("bad --map", problems=problems)
+    lookup = field_lookup(spec)
+    taken = set(renames.values())
+    auto: dict[str, list[str]] = defaultdict(list)
+    for column in columns:
+        if column in renames:
+            continue
+        target = lookup.get(str(column).strip().lower())
+        if target is not None and target not in taken:
+            auto[target].append(column)
+    for target, sources in auto.items():
+        if len(sources) > 1:
+            exact = [s for s in sources if s == target]
+            if not exact:
+                problems.append(f"columns {', '.join(map(repr, sources))} all match field {target!r}; choose one "
+                                f"with --map {sources[0]}={target}")
+                continue
+            sources = exact
+        renames[sources[0]] = target
+    if problems:
+        raise fail("ambiguous columns", problems=problems)
+    report.columns = {c: renames[c] for c in columns if c in renames}
+    report.ignored_columns = [str(c) for c in columns if c not in renames]
+    if report.ignored_columns:
+        report.warnings.append(f"column(s) not imported, no field matches them: {', '.join(report.ignored_columns)} "
+                               f"(use --map SRC=FIELD; fields: {', '.join(spec.field_names)})")
+    out = frame[[*renames, frame.geometry.name]].rename(columns=renames)
+    return _drop_unusable_ids(out, report)
+
+
+def _drop_unusable_ids(frame, report: ImportReport):
+    """An id column without a single integer (e.g. 'way/123') is not an id: drop it, ids get assigned."""
+    if "id" not in frame.columns:
+        return frame
+    ids = frame["id"]
+    present = int(ids.notna().sum())
+    if present and len(normalise_column(ids, ID_SPEC).errors) == present:
+        example = ids[ids.notna()].iloc[0]
+        report.warnings.append(f"the id column holds no positive integers (e.g. {example!r}); new ids are assigned")
+        return frame.drop(columns="id")
+    return frame
+
+
+# --------------------------------------------------------------------------- rejects
+
+def _rejects_path(path: Path) -> Path:
+    return path.with_name(f"{Path(path.name).stem}.rejects.csv")
+
+
+def _write_rejects(data: SourceData, labels: np.ndarray, errors: list[RowError], path: Path) -> Path:
+    """The rejected rows as the source had them, plus WKT (source CRS) and the reasons."""
+    by_row: dict[int, list[str]] = defaultdict(list)
+    whole_file = [f"{e.field}: {e.reason}" for e in errors if e.row is None]
+    for e in errors:
+        if e.row is not None:
+            by_row[e.row].append(f"{e.field}: {e.reason}")
+    labels = np.sort(labels)
+    positions = data.frame.index.get_indexer(labels)
+    rows = data.row_numbers[positions]
+    if data.raw is not None:
+        table = data.raw.iloc[positions].copy()
+    else:
+        source = data.frame.iloc[positions]
+        table = pd.DataFrame(source.drop(columns=source.geometry.name))
+        geoms = np.asarray(source.geometry.values, dtype=object)
+        table["wkt"] = shapely.to_wkt(geoms, rounding_precision=-1)
+    table.insert(0, "row", rows)
+    table["error"] = ["; ".join(by_row.get(int(r), []) + whole_file) for r in rows]
+    out = _rejects_path(path)
+    table.to_csv(out, index=False, encoding="utf-8-sig")
+    return out

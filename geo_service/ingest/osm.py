@@ -1,0 +1,300 @@
+"""OpenStreetMap (.osm.pbf / .osm XML) to layer features, read with GDAL's OSM driver (in pyogrio).
+
+GDAL gives each OSM layer (``points``, ``multipolygons``) a few tag columns and packs every other
+tag into ``other_tags``, an hstore-like text (``"k"=>"v","k2"=>"v2"``, quotes and backslashes in
+keys/values escaped with a backslash), which :func:`parse_other_tags` reads.
+
+=====================  =====================================  =================================================
+layer                  OSM features                           fields
+=====================  =====================================  =================================================
+compounds              landuse=residential areas              name <- name (else name:zh); unnamed areas are
+                       (closed ways and multipolygon          skipped (a compound needs a name; unnamed
+                       relations)                             residential landuse is mostly zoning fill).
+                                                              households <- addr:households, else
+                                                              building:flats, else **0 = unknown** (warned).
+                                                              district <- addr:district,
+                                                              street <- addr:subdistrict (街道),
+                                                              build_year <- start_date (its year).
+fire_hydrants          nodes with emergency=fire_hydrant      kind <- fire_hydrant:type: pillar -> above_ground,
+                       or disused:emergency=fire_hydrant      underground, wall; other types left empty.
+                                                              status: out_of_service if disused:emergency=*,
+                                                              disused=yes or abandoned=yes; else from
+                                                              operational_status (operational/ok -> working,
+                                                              broken/out_of_order/defective/needs_maintenance
+                                                              -> faulty, under_repair -> under_repair,
+                                                              closed/removed -> out_of_service, anything else
+                                                              -> unknown); no such tag -> working.
+                                                              last_inspected <- check_date;
+                                                              flow_lps <- flow_rate (l/min unless a unit
+                                                              l/s or m3/h is given).
+parking_facilities     amenity=parking nodes (Point) and      name; capacity <- capacity; fee <- fee;
+                       areas (kept as MultiPolygon)           open_hours <- opening_hours. kind:
+                                                              parking=street_side/lane/on_street/layby ->
+                                                              street; access=customers -> commercial;
+                                                              access=private/residents/permit -> compound
+                                                              when inside a landuse=residential area of the
+                                                              same file, else office; anything else -> public.
+ebike_charging_sites   amenity=charging_station nodes (areas  Only stations for two-wheelers: bicycle, scooter,
+                       become their representative point)     e-bike or moped = yes/designated, or
+                                                              motorcar=no; the rest (car chargers, untagged)
+                                                              are skipped and counted in a warning.
+                                                              ports <- capacity, else the sum of socket:<type>
+                                                              counts, else **0 = unknown** (warned).
+                                                              covered <- covered; status: removed if disused,
+                                                              faulty if operational_status says broken, else
+                                                              working.
+=====================  =====================================  =================================================
+
+Why 0 for missing households/ports rather than rejecting: both fields are required, and OSM in
+Chinese cities rarely carries them, so rejecting would make OSM useless for what it does give a
+planner (boundaries and locations). 0 is outside the plausible range of a real compound and marks
+"unknown, to be surveyed"; the import warns with the count, and analyses must not read it as "none".
+
+Feature ids: OSM node/way/relation ids overlap between types, so none are kept; the store assigns
+ids. Refresh an OSM-derived layer with ``--mode replace``. Tag values that the layer's types
+cannot use (e.g. ``capacity=~50``, ``check_date=2023``) are left empty and counted in a warning.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pyogrio
+import shapely
+
+from ..catalog import LayerSpec
+from .values import normalise_column
+
+_PAIR = re.compile(r'"((?:[^"\\]|\\.)*)"=>(?:"((?:[^"\\]|\\.)*)"|NULL)')
+_ESCAPE = re.compile(r"\\(.)")
+_LEADING_INT = re.compile(r"^\s*(\d+)\s*$")
+_YES = {"yes", "designated", "true", "1"}
+
+
+class OsmError(ValueError):
+    """The OSM file cannot give features for the layer; the message says why."""
+
+
+def parse_other_tags(text: str | None) -> dict[str, str]:
+    """GDAL's ``other_tags`` text as a dict; robust to quotes, commas and '=>' inside values."""
+    if not text or not isinstance(text, str):
+        return {}
+    return {_ESCAPE.sub(r"\1", k): _ESCAPE.sub(r"\1", v) for k, v in _PAIR.findall(text)}
+
+
+def _read(path: Path, layer: str, where: str) -> gpd.GeoDataFrame:
+    try:
+        frame = pyogrio.read_dataframe(path, layer=layer, where=where)
+    except pyogrio.errors.FeatureError as e:
+        if "Non increasing node id" not in str(e):
+            raise
+        # Files saved by editors (JOSM) may be unsorted; GDAL's fast node index needs sorted ids.
+        frame = pyogrio.read_dataframe(path, layer=layer, where=where, USE_CUSTOM_INDEXING="NO")
+    fixed = [c for c in frame.columns if c not in ("other_tags", "geometry")]
+    raw = frame["other_tags"] if "other_tags" in frame else [None] * len(frame)
+    tags = [parse_other_tags(t) for t in raw]
+    for i, row in enumerate(frame[fixed].itertuples(index=False)):
+        tags[i].update({k: v for k, v in zip(fixed, row, strict=True) if isinstance(v, str)})
+    return gpd.GeoDataFrame({"tags": tags}, geometry=frame.geometry.values, crs="EPSG:4326")
+
+
+def _features(path: Path, key: str, value: str) -> gpd.GeoDataFrame:
+    """Nodes and areas tagged key=value (the area layer has ``amenity``/``landuse`` as columns)."""
+    pattern = f"%\"{key}\"=>\"{value}\"%"
+    points = _read(path, "points", f"other_tags LIKE '{pattern}'")
+    areas = _read(path, "multipolygons", f"{key} = '{value}'")
+    both = pd.concat([points, areas], ignore_index=True)
+    keep = [t.get(key) == value for t in both["tags"]]
+    return gpd.GeoDataFrame(both.loc[keep].reset_index(drop=True), geometry="geometry", crs="EPSG:4326")
+
+
+def _int(text: str | None) -> int | None:
+    match = _LEADING_INT.match(text or "")
+    return int(match.group(1)) if match else None
+
+
+def _yes(tags: dict[str, str], key: str) -> bool:
+    return tags.get(key, "").strip().lower() in _YES
+
+
+# --------------------------------------------------------------------------- per layer
+
+def _compounds(path: Path, warnings: list[str]) -> gpd.GeoDataFrame:
+    found = _read(path, "multipolygons", "landuse = 'residential'")
+    rows, geoms, unnamed, no_households = [], [], 0, 0
+    for tags, geom in zip(found["tags"], found.geometry, strict=True):
+        name = tags.get("name") or tags.get("name:zh")
+        if not name:
+            unnamed += 1
+            continue
+        households = _int(tags.get("addr:households")) or _int(tags.get("building:flats"))
+        if households is None:
+            no_households += 1
+            households = 0
+        year = re.match(r"^\s*(\d{4})", tags.get("start_date", ""))
+        rows.append({"name": name, "district": tags.get("addr:district"), "street": tags.get("addr:subdistrict"),
+                     "build_year": int(year.group(1)) if year else None, "households": households})
+        geoms.append(geom)
+    if unnamed:
+        warnings.append(f"{unnamed} unnamed landuse=residential area(s) skipped: a compound needs a name")
+    if no_households:
+        warnings.append(f"{no_households} compound(s) have no addr:households or building:flats tag: households "
+                        "set to 0 (unknown); fill them in before parking or charging analyses")
+    return _frame(rows, geoms)
+
+
+_HYDRANT_STATUS = {
+    "operational": "working", "ok": "working", "working": "working", "good": "working",
+    "broken": "faulty", "out_of_order": "faulty", "defective": "faulty", "needs_maintenance": "faulty",
+    "damaged": "faulty", "faulty": "faulty", "under_repair": "under_repair", "repair": "under_repair",
+    "closed": "out_of_service", "removed": "out_of_service", "out_of_service": "out_of_service",
+}
+_HYDRANT_KIND = {"pillar": "above_ground", "underground": "underground", "wall": "wall"}
+
+
+def _hydrant_status(tags: dict[str, str]) -> str:
+    if "disused:emergency" in tags or _yes(tags, "disused") or _yes(tags, "abandoned"):
+        return "out_of_service"
+    status = tags.get("operational_status")
+    if status is None:
+        return "working"
+    return _HYDRANT_STATUS.get(status.strip().lower(), "unknown")
+
+
+def _flow_lps(text: str | None) -> float | None:
+    match = re.match(r"^\s*(\d+(?:\.\d+)?)\s*([a-zA-Z0-9/³]*)\s*$", text or "")
+    if not match:
+        return None
+    value, unit = float(match.group(1)), match.group(2).lower().replace("³", "3")
+    per_unit = {"": 1 / 60, "l/min": 1 / 60, "lpm": 1 / 60, "l/s": 1.0, "m3/h": 1 / 3.6}
+    return round(value * per_unit[unit], 3) if unit in per_unit else None
+
+
+def _hydrants(path: Path, warnings: list[str]) -> gpd.GeoDataFrame:
+    found = _read(path, "points", "other_tags LIKE '%emergency\"=>\"fire_hydrant\"%'")
+    rows, geoms = [], []
+    for tags, geom in zip(found["tags"], found.geometry, strict=True):
+        if "fire_hydrant" not in (tags.get("emergency"), tags.get("disused:emergency")):
+            continue
+        rows.append({"kind": _HYDRANT_KIND.get(tags.get("fire_hydrant:type", "").strip().lower()),
+                     "status": _hydrant_status(tags), "last_inspected": tags.get("check_date"),
+                     "flow_lps": _flow_lps(tags.get("flow_rate"))})
+        geoms.append(geom)
+    return _frame(rows, geoms)
+
+
+def _parking(path: Path, warnings: list[str]) -> gpd.GeoDataFrame:
+    found = _features(path, "amenity", "parking")
+    residential = _read(path, "multipolygons", "landuse = 'residential'").geometry.values
+    inside = np.zeros(len(found), dtype=bool)
+    if len(found) and len(residential):
+        where = shapely.point_on_surface(found.geometry.values)
+        hits, _ = shapely.STRtree(residential).query(where, predicate="within")
+        inside[hits] = True
+    rows = []
+    for tags, in_residential in zip(found["tags"], inside, strict=True):
+        access = tags.get("access", "").strip().lower()
+        if tags.get("parking", "").strip().lower() in ("street_side", "lane", "on_street", "layby"):
+            kind = "street"
+        elif access == "customers":
+            kind = "commercial"
+        elif access in ("private", "residents", "permit"):
+            kind = "compound" if in_residential else "office"
+        else:
+            kind = "public"
+        rows.append({"name": tags.get("name"), "kind": kind, "capacity": tags.get("capacity"),
+                     "fee": tags.get("fee"), "open_hours": tags.get("opening_hours")})
+    return _frame(rows, list(found.geometry.values))
+
+
+def _two_wheeler(tags: dict[str, str]) -> bool:
+    return (any(_yes(tags, k) for k in ("bicycle", "scooter", "e_bike", "ebike", "moped"))
+            or tags.get("motorcar", "").strip().lower() == "no")
+
+
+def _ports(tags: dict[str, str]) -> int | None:
+    capacity = _int(tags.get("capacity"))
+    if capacity is not None:
+        return capacity
+    sockets = [_int(v) for k, v in tags.items() if re.fullmatch(r"socket:[^:]+", k)]
+    counts = [s for s in sockets if s is not None]
+    return sum(counts) if counts else None
+
+
+def _charging(path: Path, warnings: list[str]) -> gpd.GeoDataFrame:
+    found = _features(path, "amenity", "charging_station")
+    rows, geoms, skipped, no_ports = [], [], 0, 0
+    for tags, geom in zip(found["tags"], found.geometry, strict=True):
+        if not _two_wheeler(tags):
+            skipped += 1
+            continue
+        ports = _ports(tags)
+        if ports is None:
+            no_ports += 1
+            ports = 0
+        if _yes(tags, "disused"):
+            status = "removed"
+        elif tags.get("operational_status", "").strip().lower() in ("broken", "out_of_order", "defective"):
+            status = "faulty"
+        else:
+            status = "working"
+        covered = tags.get("covered")
+        rows.append({"name": tags.get("name"), "ports": ports, "status": status,
+                     "covered": covered if covered in ("yes", "no") else None})
+        geoms.append(geom if geom.geom_type == "Point" else shapely.point_on_surface(geom))
+    if skipped:
+        warnings.append(f"{skipped} charging station(s) skipped as not for e-bikes (no bicycle/scooter/e_bike/"
+                        "moped=yes and no motorcar=no)")
+    if no_ports:
+        warnings.append(f"{no_ports} e-bike charging site(s) have no capacity or socket:* tag: ports set to 0 "
+                        "(unknown)")
+    return _frame(rows, geoms)
+
+
+def _frame(rows: list[dict[str, Any]], geoms: list) -> gpd.GeoDataFrame:
+    table = pd.DataFrame(rows, dtype=object)  # keep None as None (validation types the columns)
+    return gpd.GeoDataFrame(table, geometry=gpd.GeoSeries(geoms, crs="EPSG:4326"), crs="EPSG:4326")
+
+
+MAPPERS: dict[str, Callable[[Path, list[str]], gpd.GeoDataFrame]] = {
+    "compounds": _compounds,
+    "fire_hydrants": _hydrants,
+    "parking_facilities": _parking,
+    "ebike_charging_sites": _charging,
+}
+
+
+def read_osm(path: Path, spec: LayerSpec) -> tuple[gpd.GeoDataFrame, list[str]]:
+    """The features of ``spec``'s layer in an OSM file, columns named like its fields, plus warnings."""
+    mapper = MAPPERS.get(spec.id)
+    if mapper is None:
+        raise OsmError(f"there is no OSM mapping for layer {spec.id!r}; OSM files import into "
+                       f"{', '.join(MAPPERS)}")
+    warnings: list[str] = []
+    frame = mapper(Path(path), warnings)
+    _drop_unusable(frame, spec, warnings)
+    return frame, warnings
+
+
+def _drop_unusable(frame: gpd.GeoDataFrame, spec: LayerSpec, warnings: list[str]) -> None:
+    """Blank tag values the field cannot take (type, allowed values, bounds): free-form tags never fail an import."""
+    for fspec in spec.fields:
+        if fspec.name not in frame.columns:
+            continue
+        errors = normalise_column(frame[fspec.name], fspec).errors
+        if not errors:
+            continue
+        values = frame[fspec.name].to_numpy(dtype=object, copy=True)
+        values[list(errors)] = None
+        frame[fspec.name] = pd.Series(values, index=frame.index, dtype=object)
+        bad = Counter(str(value) for _, value in errors.values())
+        examples = ", ".join(repr(v) for v, _ in bad.most_common(3))
+        warnings.append(f"{len(errors)} OSM value(s) for {fspec.name} could not be used and were left empty "
+                        f"(e.g. {examples})")

@@ -1,0 +1,343 @@
+"""Reading source files into one shape: a GeoDataFrame, its CRS, and human row numbers.
+
+GeoJSON, GeoPackage, Shapefile (.shp or zipped) and OpenStreetMap go through GDAL (pyogrio,
+Arrow where it helps: 200,000 points in ~0.3 s); CSV goes through ``csvfile``. Whatever goes
+wrong surfaces as a :class:`ReadError` naming the file and the reason in words, never as a
+GDAL traceback.
+
+The CRS is the file's own (GeoJSON ``crs`` member, .prj, GeoPackage SRS) unless ``crs`` is
+given, which overrides it (a warning says so when they differ). Files that cannot state a CRS
+(CSV, Shapefile without .prj) are taken as EPSG:4326.
+"""
+
+from __future__ import annotations
+
+import json
+import warnings
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pyogrio
+import pyproj
+
+from ..catalog import LayerSpec
+from ..crs import WGS84, parse_crs
+from .csvfile import CsvError, codec_name, read_csv
+from .osm import OsmError, read_osm
+from .validate import RowError
+
+FORMATS = "GeoJSON (.geojson/.json), GeoPackage (.gpkg), Shapefile (.shp or .zip), CSV (.csv/.txt/.tsv), " \
+          "OpenStreetMap (.osm.pbf/.osm)"
+
+
+class ReadError(Exception):
+    """A file that cannot be read; str() names the file and the reason."""
+
+
+@dataclass
+class SourceData:
+    frame: gpd.GeoDataFrame  # source columns (an ``id`` column if the source had ids) + geometry
+    crs: pyproj.CRS | str  # the CRS to convert from: a pyproj CRS, or "gcj02"/"bd09"
+    row_numbers: np.ndarray  # human row numbers (CSV: line; other formats: feature index from 1)
+    description: str
+    warnings: list[str] = field(default_factory=list)
+    errors: list[RowError] = field(default_factory=list)  # rows the reader could not make into features
+    raw: pd.DataFrame | None = None  # CSV: the table as in the file (for the rejects file)
+
+
+def read_source(path: Path | str, *, layer_id: str, source_layer: str | None = None, encoding: str | None = None,
+                crs: str | None = None, spec: LayerSpec | None = None) -> SourceData:
+    """Read ``path`` for the target layer ``layer_id`` (which also picks the layer of a multi-layer file).
+
+    ``spec`` is needed for OpenStreetMap files, whose tags are mapped onto the layer's fields.
+    """
+    path = Path(path)
+    name = path.name
+    if not path.exists():
+        raise ReadError(f"{path}: no such file")
+    if path.is_dir():
+        raise ReadError(f"{path}: is a folder, not a file")
+    if path.stat().st_size == 0:
+        raise ReadError(f"{path}: the file is empty (0 bytes)")
+    override = None
+    if crs is not None:
+        try:
+            override = parse_crs(crs)
+        except ValueError as e:
+            raise ReadError(f"{path}: --crs: {e}") from None
+    lower = name.lower()
+    try:
+        if lower.endswith((".osm.pbf", ".pbf", ".osm")):
+            data = _read_osm(path, spec)
+        elif lower.endswith((".geojson", ".json")):
+            data = _read_geojson(path)
+        elif lower.endswith(".gpkg"):
+            data = _read_gpkg(path, layer_id, source_layer)
+        elif lower.endswith(".shp"):
+            data = _read_shapefile(path, encoding)
+        elif lower.endswith(".zip"):
+            data = _read_zip(path, layer_id, source_layer, encoding)
+        elif lower.endswith((".csv", ".txt", ".tsv")):
+            data = _read_csv(path, encoding)
+        else:
+            raise ReadError(f"unsupported file type {path.suffix or '(no extension)'!r}; use {FORMATS}")
+    except ReadError as e:
+        raise ReadError(f"{path}: {e}") from None
+    except (CsvError, OsmError) as e:
+        raise ReadError(f"{path}: {e}") from None
+    except (RuntimeError, OSError, pyproj.exceptions.CRSError) as e:  # pyogrio's errors are RuntimeErrors
+        raise ReadError(f"{path}: cannot be read: {_gdal_message(e, path)}") from None
+    if len(data.frame) == 0 and not data.errors:
+        raise ReadError(f"{path}: holds no features")
+    if override is not None:
+        if data.crs is not None and not _same_crs(data.crs, override):
+            data.warnings.append(f"--crs {crs} overrides the file's own CRS ({crs_name(data.crs)})")
+        data.crs = override
+    elif data.crs is None:
+        data.crs = WGS84
+    if isinstance(data.crs, pyproj.CRS):
+        data.frame = data.frame.set_crs(data.crs, allow_override=True)
+    data.description += f", CRS {crs_name(data.crs)}"
+    return data
+
+
+def crs_name(crs: pyproj.CRS | str) -> str:
+    if isinstance(crs, str):
+        return crs.upper().replace("GCJ02", "GCJ-02").replace("BD09", "BD-09")
+    code = crs.to_epsg()
+    return f"EPSG:{code} ({crs.name})" if code else crs.name
+
+
+def _same_crs(a: pyproj.CRS | str, b: pyproj.CRS | str) -> bool:
+    if isinstance(a, str) or isinstance(b, str):
+        return a == b
+    return a.equals(b, ignore_axis_order=True)
+
+
+def _gdal_message(error: Exception, path: Path) -> str:
+    """GDAL's message without its boilerplate and with the path it repeats removed."""
+    text = str(error).split("; It might help", 1)[0].strip()
+    for form in (str(path), path.name):
+        text = text.replace(f"'{form}' ", "").replace(f"{form}: ", "")
+    return text.rstrip(".") or type(error).__name__
+
+
+def _declared(crs_text: str | None) -> pyproj.CRS | None:
+    return pyproj.CRS.from_user_input(crs_text) if crs_text else None
+
+
+def _with_ids(frame: pd.DataFrame) -> gpd.GeoDataFrame:
+    """Keep a source ``id`` column (any case) as the id; else the FID when positive and unique."""
+    id_col = next((c for c in frame.columns if isinstance(c, str) and c.lower() == "id"), None)
+    if id_col is not None:
+        frame = frame.rename(columns={id_col: "id"})
+    else:
+        fids = frame.index.to_numpy()
+        if len(fids) and np.issubdtype(fids.dtype, np.integer) and fids.min() > 0 and frame.index.is_unique:
+            frame.insert(0, "id", fids)
+    return frame.reset_index(drop=True)
+
+
+def _gdal(path: str | Path, *, layer: str | None = None, encoding: str | None = None) -> tuple[gpd.GeoDataFrame, dict]:
+    """Read with pyogrio (Arrow); GDAL's warnings are kept in ``info["warnings"]`` for the report."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        info = pyogrio.read_info(path, layer=layer, encoding=encoding)
+        frame = pyogrio.read_dataframe(path, layer=layer, fid_as_index=True, use_arrow=True, encoding=encoding)
+    info["warnings"] = [f"GDAL: {w.message}" for w in caught if issubclass(w.category, RuntimeWarning)]
+    if not isinstance(frame, gpd.GeoDataFrame):
+        raise ReadError(f"{'layer ' + repr(layer) if layer else 'the data'} has no geometry column "
+                        "(an attribute table); nothing to put on a map")
+    return _with_ids(frame), info
+
+
+def _from_gdal(frame: gpd.GeoDataFrame, info: dict, description: str, notes: tuple[str, ...] = ()) -> SourceData:
+    n = len(frame)
+    return SourceData(frame=frame, crs=_declared(info.get("crs")), row_numbers=np.arange(1, n + 1),
+                      description=f"{description} ({info.get('geometry_type') or 'no geometry'}, {n:,} features)",
+                      warnings=[*notes, *info.get("warnings", [])])
+
+
+# --------------------------------------------------------------------------- formats
+
+def _read_geojson(path: Path) -> SourceData:
+    with path.open("rb") as f:
+        head = f.read(4096).lstrip(b"\xef\xbb\xbf \t\r\n")
+    if head.startswith(b"["):
+        raise ReadError("holds a JSON array; a GeoJSON file holds one object, e.g. "
+                        '{"type": "FeatureCollection", "features": [...]}')
+    try:
+        frame, info = _gdal(path)
+    except pyogrio.errors.DataSourceError as e:
+        raise ReadError(_why_not_geojson(path) or f"cannot be read as GeoJSON: {_gdal_message(e, path)}") from None
+    return _from_gdal(frame, info, f"GeoJSON {path.name}")
+
+
+def _why_not_geojson(path: Path) -> str | None:
+    """A precise reason for a GeoJSON file GDAL refused (JSON syntax position, or what it holds)."""
+    if path.stat().st_size > 200_000_000:
+        return None
+    try:
+        text = path.read_bytes().decode("utf-8-sig")
+        doc = json.loads(text)
+    except UnicodeDecodeError as e:
+        return f"not UTF-8 text (byte offset {e.start}); GeoJSON must be UTF-8"
+    except json.JSONDecodeError as e:
+        end = "; the file looks truncated" if not text.rstrip().endswith(("}", "]")) else ""
+        return f"not valid JSON ({e.msg.removesuffix(' at')}, line {e.lineno} column {e.colno}){end}"
+    if isinstance(doc, dict) and "type" in doc:
+        found = f"an object of type {doc['type']!r}"
+    else:
+        found = "an object without a \"type\" member" if isinstance(doc, dict) else f"a JSON {type(doc).__name__}"
+    return f"not GeoJSON: expected a FeatureCollection, Feature or geometry object, found {found}"
+
+
+def _read_gpkg(path: Path, layer_id: str, source_layer: str | None) -> SourceData:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # a broken file fails below with GDAL's reason
+        layers = pyogrio.list_layers(path)
+    chosen = _choose_layer([str(n) for n, _ in layers], layer_id, source_layer,
+                           described=", ".join(f"{n} ({t or 'no geometry'})" for n, t in layers))
+    frame, info = _gdal(path, layer=chosen)
+    return _from_gdal(frame, info, f"GeoPackage {path.name}, layer {chosen!r}")
+
+
+def _choose_layer(names: list[str], layer_id: str, source_layer: str | None, described: str) -> str:
+    """--source-layer if given; else the layer named like the target; else the only layer."""
+    if source_layer is not None:
+        if source_layer in names:
+            return source_layer
+        raise ReadError(f"has no layer {source_layer!r}; its layers: {described}")
+    by_name = [n for n in names if n.lower() == layer_id.lower()]
+    if by_name:
+        return by_name[0]
+    if len(names) == 1:
+        return names[0]
+    if not names:
+        raise ReadError("holds no layers")
+    raise ReadError(f"holds several layers and none is named {layer_id!r}; its layers: {described}; "
+                    "pick one with --source-layer")
+
+
+def _sidecar(files: dict[str, str], stem: str, ext: str) -> str | None:
+    """The member/file named stem + ext, any case (``files`` maps lower-case names to real names)."""
+    return files.get(f"{stem}{ext}".lower())
+
+
+def _shapefile(gdal_path: str, files: dict[str, str], stem: str, read_bytes, encoding: str | None) -> SourceData:
+    """Shared by .shp and .zip: sidecar checks, encoding choice, CRS from .prj."""
+    for ext in (".dbf", ".shx"):
+        if _sidecar(files, stem, ext) is None:
+            raise ReadError(f"the Shapefile has no {ext} beside {stem}.shp (a Shapefile is .shp + .shx + .dbf, "
+                            "plus .prj for its CRS and .cpg for its text encoding)")
+    notes: list[str] = []
+    cpg = _sidecar(files, stem, ".cpg")
+    if cpg is not None:
+        declared = read_bytes(cpg).decode("ascii", "replace").strip()
+        if encoding is not None and declared.lower().replace("-", "") != encoding.lower().replace("-", ""):
+            notes.append(f"the .cpg says the text is {declared}; --encoding {encoding} was not used")
+        encoding = None  # GDAL reads the .cpg itself
+    elif encoding is None:
+        encoding = _guess_dbf_encoding(read_bytes(_sidecar(files, stem, ".dbf"), 1 << 20), notes)
+    else:
+        encoding = codec_name(encoding).upper()  # GDAL (iconv) takes the same names
+    frame, info = _gdal(gdal_path, encoding=encoding)
+    if _sidecar(files, stem, ".prj") is None:
+        info["crs"] = None
+        notes.append("the Shapefile has no .prj: coordinates taken as EPSG:4326 lon/lat unless --crs is given")
+    return _from_gdal(frame, info, f"Shapefile {stem}.shp", notes=tuple(notes))
+
+
+def _guess_dbf_encoding(head: bytes, notes: list[str]) -> str | None:
+    """No .cpg and no --encoding: the DBF code-page byte if set, else UTF-8 if the text decodes as such.
+
+    Otherwise GBK (as GB18030): Shapefiles from Chinese ArcGIS/MapGIS installs without a .cpg are
+    almost always GBK. Said in a warning, with the way to override it.
+    """
+    if len(head) > 29 and head[29] != 0:
+        return None  # GDAL maps the language-driver id (e.g. 0x4D = GB2312) itself
+    text = _dbf_text(head)
+    for codec in ("utf-8", "gb18030"):
+        try:
+            text.decode(codec)
+        except UnicodeDecodeError as e:
+            if e.start < len(text) - 3:  # not merely a character cut by the sample's end
+                continue
+        if codec == "gb18030":
+            notes.append("the Shapefile has no .cpg and its text is not UTF-8: read as GBK; if names look "
+                         "wrong, re-import with --encoding NAME")
+        return codec.upper()
+    notes.append("the Shapefile has no .cpg and its text is neither UTF-8 nor GBK: read as ISO-8859-1; "
+                 "pass --encoding NAME")
+    return "ISO-8859-1"
+
+
+def _dbf_text(head: bytes) -> bytes:
+    """The text parts of a DBF's start: field names (32-byte descriptors up to 0x0D) and the records."""
+    header_length = int.from_bytes(head[8:10], "little") if len(head) >= 10 else len(head)
+    names = []
+    for start in range(32, min(header_length, len(head)) - 1, 32):
+        if head[start] == 0x0D:
+            break
+        names.append(head[start:start + 11].split(b"\0", 1)[0])
+    return b" ".join(names) + b" " + head[header_length:]
+
+
+def _read_shapefile(path: Path, encoding: str | None) -> SourceData:
+    files = {p.name.lower(): p.name for p in path.parent.iterdir()}
+    stem = path.name[:-4]
+
+    def read_bytes(member: str, limit: int = -1) -> bytes:
+        with (path.parent / member).open("rb") as f:
+            return f.read(limit)
+
+    return _shapefile(str(path), files, stem, read_bytes, encoding)
+
+
+def _read_zip(path: Path, layer_id: str, source_layer: str | None, encoding: str | None) -> SourceData:
+    try:
+        archive = zipfile.ZipFile(path)
+    except zipfile.BadZipFile:
+        raise ReadError("is not a valid zip archive") from None
+    with archive:
+        names = [n for n in archive.namelist() if not n.startswith("__MACOSX/") and not n.endswith("/")]
+        shps = [n for n in names if n.lower().endswith(".shp")]
+        if not shps:
+            shown = ", ".join(names[:10]) + (" ..." if len(names) > 10 else "") or "nothing"
+            raise ReadError(f"the zip archive holds no .shp file (it holds: {shown})")
+        stems = {Path(n).name[:-4]: n for n in shps}
+        member = stems[_choose_layer(list(stems), layer_id, source_layer, described=", ".join(stems))]
+        folder = member.rsplit("/", 1)[0] + "/" if "/" in member else ""
+        files = {n[len(folder):].lower(): n for n in names if n.startswith(folder) and "/" not in n[len(folder):]}
+
+        def read_bytes(name: str, limit: int = -1) -> bytes:
+            with archive.open(name) as f:
+                return f.read(limit)
+
+        data = _shapefile(f"/vsizip/{path.resolve()}/{member}", files, Path(member).name[:-4], read_bytes, encoding)
+    data.description = f"zipped {data.description} in {path.name}"
+    return data
+
+
+def _read_csv(path: Path, encoding: str | None) -> SourceData:
+    table = read_csv(path, encoding)
+    n = len(table.frame)
+    return SourceData(frame=table.frame, crs=None, row_numbers=table.row_numbers,
+                      description=f"CSV {path.name} ({n:,} rows, geometry from {table.geometry_from})",
+                      errors=table.errors, raw=table.raw)
+
+
+def _read_osm(path: Path, spec: LayerSpec | None) -> SourceData:
+    if spec is None:
+        raise ReadError("OpenStreetMap files need the target layer's spec to map tags onto fields")
+    frame, notes = read_osm(path, spec)
+    n = len(frame)
+    if n == 0:
+        raise ReadError(f"holds no OpenStreetMap features for layer {spec.id!r} (see the OSM mapping in "
+                        "geo_service/ingest/osm.py)")
+    return SourceData(frame=frame, crs=WGS84, row_numbers=np.arange(1, n + 1),
+                      description=f"OpenStreetMap {path.name} ({n:,} features for {spec.id})", warnings=notes)
