@@ -100,6 +100,7 @@ def create_app(settings: Settings | None = None, store: FeatureStore | None = No
     for module in (features, edits, compounds, analysis):
         app.include_router(module.router, dependencies=[] if module is edits else read_deps)
         app.state.conformance += [c for c in getattr(module, "CONFORMANCE", []) if c not in app.state.conformance]
+    features.install(app)  # /api: the OGC OpenAPI 3.0 document built from the catalog and settings
 
     @app.get("/health", tags=["Capabilities"], summary="Liveness and store status")
     def health() -> JSONResponse:

@@ -129,8 +129,10 @@ class SearchBody(BaseModel):
     results: list[SearchHit]
 
 
-ERRORS = {400: {"model": ErrorBody, "description": "a parameter is invalid"},
-          404: {"model": ErrorBody, "description": "no such compound or collection"}}
+# Errors are always application/json, also on routes whose success type is GeoJSON.
+_ERROR_JSON = {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}}
+ERRORS = {400: {"model": ErrorBody, "description": "a parameter is invalid", "content": _ERROR_JSON},
+          404: {"model": ErrorBody, "description": "no such compound or collection", "content": _ERROR_JSON}}
 
 
 # ------------------------------------------------------------------ helpers

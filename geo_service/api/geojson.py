@@ -59,32 +59,39 @@ def geometry_dict(geom: BaseGeometry | None) -> dict | None:
 
 
 class FeatureCache:
-    """Encoded features of the default representation (all properties, CRS84), per layer and version."""
+    """Encoded features with all their properties, per layer, output CRS and layer version.
+
+    The default representation (CRS84) is what nearly every request asks for; a client working in
+    another CRS (GDAL or QGIS in CGCS2000) pages through it repeatedly too, so each CRS asked for
+    gets its own entry. An entry is dropped whole when the layer's version changes or it grows
+    past the bound."""
 
     def __init__(self, max_features_per_layer: int = 500_000):
         self._lock = threading.Lock()
-        self._layers: dict[str, tuple[int, dict[int, bytes]]] = {}
+        self._entries: dict[tuple[str, str], tuple[int, dict[int, bytes]]] = {}
         self._max = max_features_per_layer
 
-    def features(self, layer: str, version: int, result: QueryResult) -> list[bytes]:
+    def features(self, layer: str, version: int, result: QueryResult, crs: str = "",
+                 transform: Callable[[np.ndarray], np.ndarray] | None = None) -> list[bytes]:
+        """The features of `result` as GeoJSON bytes; `transform` takes CRS84 geometries to `crs`."""
         frame = result.features
         with self._lock:
-            cached_version, cache = self._layers.get(layer, (None, {}))
+            cached_version, cache = self._entries.get((layer, crs), (None, {}))
             if cached_version != version:
                 cache = {}
-                self._layers[layer] = (version, cache)
+                self._entries[(layer, crs)] = (version, cache)
         ids = frame.index.tolist()
         missing = [i for i, fid in enumerate(ids) if fid not in cache]
-        if missing:
-            fresh = encode_features(frame.iloc[missing])
-            with self._lock:
-                if len(cache) + len(fresh) > self._max:
-                    cache.clear()
-                for i, b in zip(missing, fresh, strict=True):
-                    cache[ids[i]] = b
-            found = dict(zip((ids[i] for i in missing), fresh, strict=True))
-            return [cache.get(fid) or found[fid] for fid in ids]
-        return [cache[fid] for fid in ids]
+        if not missing:
+            return [cache[fid] for fid in ids]
+        fresh = encode_features(frame.iloc[missing], transform=transform)
+        with self._lock:
+            if len(cache) + len(fresh) > self._max:
+                cache.clear()
+            for i, b in zip(missing, fresh, strict=True):
+                cache[ids[i]] = b
+        found = dict(zip((ids[i] for i in missing), fresh, strict=True))
+        return [cache.get(fid) or found[fid] for fid in ids]
 
 
 def collection_bytes(features: list[bytes], extra: dict[str, Any]) -> bytes:
