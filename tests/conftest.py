@@ -33,7 +33,14 @@ def _gpkg_store(tmp_path, catalog):
     return GeoPackageStore(tmp_path / "store.gpkg", catalog)
 
 
-STORE_KINDS = {"gpkg": _gpkg_store}
+def _postgis_store(tmp_path, catalog):
+    """A fresh database on the session's throwaway PostgreSQL + PostGIS cluster (tests/pg.py)."""
+    from tests.pg import throwaway_store
+
+    return throwaway_store(catalog)
+
+
+STORE_KINDS = {"gpkg": _gpkg_store, "postgis": _postgis_store}
 
 
 @pytest.fixture(params=list(STORE_KINDS))

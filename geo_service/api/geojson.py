@@ -6,31 +6,17 @@ its bytes kept, keyed by the layer's version stamp; a response is the join of th
 
 from __future__ import annotations
 
-import math
 import threading
 from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 import orjson
-import pandas as pd
 import shapely
 from shapely.geometry.base import BaseGeometry
 
 from ..store.base import QueryResult
-
-
-def plain(v: Any) -> Any:
-    """A JSON-ready scalar (numpy/pandas scalars and missing values normalised)."""
-    if v is None or v is pd.NA:
-        return None
-    if isinstance(v, float) and math.isnan(v):
-        return None
-    if isinstance(v, np.generic):
-        v = v.item()
-        if isinstance(v, float) and math.isnan(v):
-            return None
-    return v
+from ..store.base import plain_value as plain
 
 
 def encode_features(frame, transform: Callable[[np.ndarray], np.ndarray] | None = None,

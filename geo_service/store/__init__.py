@@ -15,8 +15,12 @@ def open_store(settings: Settings | None = None) -> FeatureStore:
     settings = settings or Settings()
     catalog = load_catalog(settings.layers)
     if settings.database_url:
-        raise NotImplementedError("the PostGIS store is not available in this version; unset "
-                                  "GEO_SERVICE_DATABASE_URL to use the embedded GeoPackage")
+        try:
+            from .postgis import PostGISStore
+        except ImportError as e:
+            raise RuntimeError(f"GEO_SERVICE_DATABASE_URL is set but the PostGIS driver is missing ({e}); "
+                               "install it with: pip install 'compound-gis[postgis]'") from None
+        return PostGISStore(settings.database_url, catalog, metric_crs=settings.metric_crs)
     from .geopackage import GeoPackageStore
 
     return GeoPackageStore(settings.gpkg, catalog, metric_crs=settings.metric_crs)

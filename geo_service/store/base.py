@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 import shapely
 from shapely.geometry.base import BaseGeometry
@@ -308,15 +309,19 @@ def validate_feature(spec: LayerSpec, properties: Mapping[str, Any], geometry: A
     if result.errors:
         raise InvalidFeature([(e.field, e.reason) for e in result.errors])
     clean = result.valid.iloc[0]
-    out = {k: _plain(clean[k]) for k in props if k in spec.field_names}
+    out = {k: plain_value(clean[k]) for k in props if k in spec.field_names}
     return out, (clean.geometry if geom is not None else None)
 
 
-def _plain(v: Any) -> Any:
-    if v is None or (isinstance(v, float) and v != v):
-        return None
-    if pd.isna(v) if not isinstance(v, list | tuple | dict) else False:
-        return None
-    if hasattr(v, "item"):
-        return v.item()
+def plain_value(v: Any) -> Any:
+    """A JSON-ready Python scalar: numpy/pandas scalars unwrapped, NaN/NA/NaT as None."""
+    if v is None or isinstance(v, list | tuple | dict):
+        return v
+    if isinstance(v, np.generic):
+        v = v.item()
+    try:
+        if pd.isna(v):
+            return None
+    except (TypeError, ValueError):
+        pass
     return v

@@ -38,6 +38,7 @@ from .base import (
     Query,
     QueryResult,
     check_write,
+    plain_value,
 )
 from .filtering import coerce_value, metric_transformers
 
@@ -283,7 +284,7 @@ class GeoPackageStore(FeatureStore):
             if pos is None:
                 raise NotFound(f"{layer}: no feature with id {feature_id}")
             row = lay.attrs.iloc[pos]
-            props = {f.name: _py(row[f.name]) for f in lay.spec.fields}
+            props = {f.name: plain_value(row[f.name]) for f in lay.spec.fields}
             return {"id": int(feature_id), "properties": props, "geometry": lay.geoms[pos]}
 
     def query(self, layer: str, query: Query | None = None) -> QueryResult:
@@ -462,7 +463,7 @@ class GeoPackageStore(FeatureStore):
         if row is None:
             return None
         frame = _typed(pd.DataFrame([dict(zip(spec.field_names, row[1:], strict=True))]), spec)
-        props = {n: _py(frame[n].iloc[0]) for n in spec.field_names}
+        props = {n: plain_value(frame[n].iloc[0]) for n in spec.field_names}
         return {"id": int(feature_id), "properties": props, "geometry": fmt.decode([row[0]])[0]}
 
     def _audit(self, layer: str, feature_id: int, action: str, actor: str | None,
@@ -640,15 +641,5 @@ def _feature_json(feat: dict[str, Any] | None) -> str | None:
     if feat is None:
         return None
     geom = feat.get("geometry")
-    return orjson.dumps({"type": "Feature", "properties": {k: _py(v) for k, v in feat["properties"].items()},
+    return orjson.dumps({"type": "Feature", "properties": {k: plain_value(v) for k, v in feat["properties"].items()},
                          "geometry": orjson.loads(shapely.to_geojson(geom)) if geom is not None else None}).decode()
-
-
-def _py(v: Any) -> Any:
-    if v is None or v is pd.NA:
-        return None
-    if isinstance(v, float) and np.isnan(v):
-        return None
-    if isinstance(v, np.generic):
-        return v.item()
-    return v
