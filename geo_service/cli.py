@@ -20,12 +20,13 @@ def _settings() -> Settings:
 @app.command()
 def serve(host: Annotated[str, typer.Option(help="address to bind")] = "127.0.0.1",
           port: Annotated[int, typer.Option(help="TCP port")] = 8000,
-          workers: Annotated[int, typer.Option(help="uvicorn worker processes")] = 1) -> None:
+          workers: Annotated[int, typer.Option(help="uvicorn worker processes")] = 1,
+          access_log: Annotated[bool, typer.Option(help="log every request (off for benchmarks)")] = True) -> None:
     """Serve the API and web map."""
     import uvicorn
 
     uvicorn.run("geo_service.api.app:app_from_env", factory=True, host=host, port=port,
-                workers=workers, log_level="info")
+                workers=workers, log_level="info", access_log=access_log)
 
 
 @app.command()

@@ -330,3 +330,9 @@ def test_audit_history_and_if_match(loaded):
     assert h[1]["after"]["geometry"] == {"type": "Point", "coordinates": [121.45, 31.15]}
     assert h[2]["after"] is None and all(r["at"].endswith("Z") for r in h)
     assert s.history("fire_hydrants", 1) == []  # imported rows have no edit history
+
+
+@pytest.mark.parametrize("text", ["a\x00b", "bad \ud800 surrogate"])
+def test_text_no_store_can_keep_is_refused(loaded, text):
+    with pytest.raises(InvalidFeature, match="kind"):
+        loaded.create("fire_hydrants", {"status": "working", "kind": text}, Point(121.4, 31.1))

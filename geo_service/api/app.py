@@ -102,14 +102,16 @@ def create_app(settings: Settings | None = None, store: FeatureStore | None = No
         app.state.conformance += [c for c in getattr(module, "CONFORMANCE", []) if c not in app.state.conformance]
     features.install(app)  # /api: the OGC OpenAPI 3.0 document built from the catalog and settings
 
-    @app.get("/health", tags=["Capabilities"], summary="Liveness and store status")
+    @app.get("/health", tags=["Capabilities"], summary="Liveness: the process answers; store status included")
     def health() -> JSONResponse:
-        store = app.state.store
-        try:
-            layers = {spec.id: store.version(spec.id) for spec in store.catalog}
-        except StoreError as e:
-            return error_response(503, "Unavailable", f"store unavailable: {e}")
-        return JSONResponse({"status": "ok", "store": type(store).__name__, "layer_versions": layers})
+        return JSONResponse({"status": "ok", "store": app.state.store.health()})
+
+    @app.get("/ready", tags=["Capabilities"], summary="Readiness: 200 when the store answers, else 503",
+             responses={503: {"description": "the store is unavailable"}})
+    def ready() -> JSONResponse:
+        info = app.state.store.health()
+        return JSONResponse(info, status_code=200 if info.get("ok") else 503,
+                            headers=None if info.get("ok") else {"Retry-After": "2"})
 
     @app.on_event("shutdown")
     def _close() -> None:

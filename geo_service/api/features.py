@@ -554,10 +554,10 @@ def items(
         check_datetime(datetime)
     out_crs = parse_crs_uri(crs, supported_crs(settings.metric_crs)) if crs else CRS84
     as_html = wants_html(request, f)
-    version = store.version(collection_id)
+    version, modified = store.layer_state(collection_id)
     key = hashlib.blake2b(f"{request.url.query}|{as_html}".encode(), digest_size=8).hexdigest()
     etag = f'W/"{collection_id}-{version}-{key}"'
-    headers = conditional(request, etag, store.last_modified(collection_id))
+    headers = conditional(request, etag, modified)
     if headers is None:
         return not_modified({"ETag": etag, "Vary": "Accept"})
     headers["Content-Crs"] = f"<{out_crs}>"

@@ -139,6 +139,19 @@ class FeatureStore(abc.ABC):
         """ISO time of the layer's last change, when the store knows it."""
         return None
 
+    def layer_state(self, layer: str) -> tuple[int, str | None]:
+        """(version, last_modified) together; stores with a server override it to save a round trip."""
+        return self.version(layer), self.last_modified(layer)
+
+    def health(self) -> dict[str, Any]:
+        """For /health and /ready; never raises. ``ok`` says whether the store answers now."""
+        try:
+            for spec in self.catalog:
+                self.version(spec.id)
+            return {"ok": True, "status": "ok", "backend": type(self).__name__}
+        except StoreError as e:
+            return {"ok": False, "status": f"unavailable: {e}", "backend": type(self).__name__}
+
     @abc.abstractmethod
     def extent(self, layer: str) -> tuple[float, float, float, float] | None: ...
 
@@ -291,6 +304,9 @@ def validate_feature(spec: LayerSpec, properties: Mapping[str, Any], geometry: A
     unknown = [k for k in properties if k not in spec.field_names and k != "id"]
     for k in unknown:
         errors.append((str(k), f"not a field of layer {spec.id!r}"))
+    for k, v in properties.items():
+        if isinstance(v, str) and (reason := _bad_text(v)):
+            errors.append((str(k), reason))
     geom: BaseGeometry | None = None
     if geometry is not None:
         try:
@@ -311,6 +327,17 @@ def validate_feature(spec: LayerSpec, properties: Mapping[str, Any], geometry: A
     clean = result.valid.iloc[0]
     out = {k: plain_value(clean[k]) for k in props if k in spec.field_names}
     return out, (clean.geometry if geom is not None else None)
+
+
+def _bad_text(text: str) -> str | None:
+    """Text no store can keep faithfully (SQLite truncates at NUL; PostgreSQL refuses NUL and surrogates)."""
+    if "\x00" in text:
+        return "contains a NUL character"
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return "contains an invalid character (a lone surrogate)"
+    return None
 
 
 def plain_value(v: Any) -> Any:
