@@ -21,12 +21,14 @@ def _settings() -> Settings:
 def serve(host: Annotated[str, typer.Option(help="address to bind")] = "127.0.0.1",
           port: Annotated[int, typer.Option(help="TCP port")] = 8000,
           workers: Annotated[int, typer.Option(help="uvicorn worker processes")] = 1,
-          access_log: Annotated[bool, typer.Option(help="log every request (off for benchmarks)")] = True) -> None:
+          access_log: Annotated[bool, typer.Option(help="log every request (off for benchmarks)")] = True,
+          timeout_keep_alive: Annotated[int, typer.Option(help="seconds an idle keep-alive connection stays open")] = 5,
+          ) -> None:
     """Serve the API and web map."""
     import uvicorn
 
-    uvicorn.run("geo_service.api.app:app_from_env", factory=True, host=host, port=port,
-                workers=workers, log_level="info", access_log=access_log)
+    uvicorn.run("geo_service.api.app:app_from_env", factory=True, host=host, port=port, workers=workers,
+                log_level="info", access_log=access_log, timeout_keep_alive=timeout_keep_alive)
 
 
 @app.command()
@@ -209,6 +211,88 @@ def analyse(
     for key, value in result.summary.items():
         typer.echo(f"{key:28s} {value}", err=True)
 
+
+# ---------------------------------------------------------------- export: files that open without the service
+
+export_app = typer.Typer(no_args_is_help=True, help="Write maps as files (to static_maps/ by default).")
+app.add_typer(export_app, name="export")
+
+
+@export_app.command("map")
+def export_map(
+    compound: Annotated[int | None, typer.Option(help="id of the compound to map")] = None,
+    street: Annotated[str | None, typer.Option(help="street/town (街道/镇) whose compounds to map")] = None,
+    out: Annotated[Path | None, typer.Option(help="HTML file to write (default: static_maps/map-....html)")] = None,
+    color_by: Annotated[str | None, typer.Option(help="compounds colouring: a field or an analysis name")] = None,
+    overlays: Annotated[bool, typer.Option(help="embed the analysis overlays (hydrant reach, shared parking)")] = True,
+    base_url: Annotated[str | None, typer.Option(help="service URL that popup links point to")] = None,
+) -> None:
+    """One compound or one street as a single self-contained HTML map that opens offline."""
+    from .maps.assets import AssetsMissing
+    from .maps.data import MapDataError
+    from .maps.export import ExportError
+    from .maps.export import export_map as write_map
+    from .store import open_store
+    from .store.base import StoreError
+
+    settings = _settings()
+    try:
+        with open_store(settings) as store:
+            path = write_map(store, settings, compound=compound, street=street, out=out, color_by=color_by,
+                             overlays=overlays, base_url=base_url)
+    except (ExportError, MapDataError, AssetsMissing, StoreError) as e:
+        typer.echo(f"export map: {e}", err=True)
+        raise typer.Exit(code=2) from None
+    typer.echo(f"wrote {path} ({path.stat().st_size / 1e6:.1f} MB)")
+
+
+@export_app.command("report")
+def export_report(
+    compound: Annotated[int | None, typer.Option(help="id of the compound: its one-page plan")] = None,
+    street: Annotated[str | None, typer.Option(help="street/town (街道/镇): atlas of its compounds")] = None,
+    district: Annotated[str | None, typer.Option(help="district (区): atlas of its compounds")] = None,
+    format_: Annotated[str, typer.Option("--format", help="pdf, or png (an atlas: a folder of page PNGs)")] = "pdf",
+    out: Annotated[Path | None, typer.Option(help="file to write (default: static_maps/<safe name>)")] = None,
+    lang: Annotated[str | None, typer.Option(help="zh or en (default: settings.lang)")] = None,
+    force: Annotated[bool, typer.Option(help="draw again even if the data have not changed")] = False,
+) -> None:
+    """A printable map report: one compound's page, or a street/district atlas (cover, ranking, contents)."""
+    from .maps.fonts import FontMissing
+    from .maps.report_data import Scope
+    from .maps.report_pdf import build_report
+    from .store import open_store
+    from .store.base import StoreError
+
+    chosen = [(k, v) for k, v in (("compound", compound), ("street", street), ("district", district)) if v is not None]
+    if len(chosen) != 1:
+        raise typer.BadParameter("give exactly one of --compound, --street, --district")
+    if format_ not in ("pdf", "png"):
+        raise typer.BadParameter(f"{format_!r}: use pdf or png", param_hint="--format")
+    settings = _settings()
+    scope = Scope(chosen[0][0], str(chosen[0][1]))
+    bar = None
+
+    def progress(done: int, total: int) -> None:
+        nonlocal bar
+        if total <= 1:
+            return
+        if bar is None:
+            from tqdm import tqdm
+
+            bar = tqdm(total=total, unit="page", desc=f"{scope.kind} {scope.key}")
+        bar.update(done - bar.n)
+
+    try:
+        with open_store(settings) as store:
+            result = build_report(store, settings, scope, format_, lang, out=out, progress=progress, force=force)
+    except (StoreError, FontMissing, ValueError) as e:
+        typer.echo(f"export report: {e}", err=True)
+        raise typer.Exit(code=2) from None
+    finally:
+        if bar is not None:
+            bar.close()
+    how = "unchanged data, reused" if result.cached else f"{result.seconds:.1f} s"
+    typer.echo(f"wrote {result.path} ({result.pages} page{'s' if result.pages != 1 else ''}; {how})")
 
 if __name__ == "__main__":  # `python -m geo_service.cli`
     app()

@@ -22,14 +22,14 @@ def free_port() -> int:
 
 @contextlib.contextmanager
 def running_server(env: dict[str, str], workers: int = 1, timeout: float = 60.0,
-                   log: Path | None = None) -> Iterator[str]:
+                   log: Path | None = None, extra_args: tuple[str, ...] = ()) -> Iterator[str]:
     """Yield the base URL of a server started with these GEO_SERVICE_* settings; stop it afterwards."""
     port = free_port()
     full_env = {**os.environ, **env}
     out = open(log, "wb") if log else subprocess.DEVNULL  # noqa: SIM115 - closed below
     proc = subprocess.Popen(
         [sys.executable, "-m", "geo_service.cli", "serve", "--host", "127.0.0.1", "--port", str(port),
-         "--workers", str(workers)],
+         "--workers", str(workers), *extra_args],
         env=full_env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
     base = f"http://127.0.0.1:{port}"
     try:

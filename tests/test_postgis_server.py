@@ -48,7 +48,9 @@ def pg_service(catalog, tmp_path_factory):
     _load(url, catalog)
     key, keys_json = _keys()
     log = tmp_path_factory.mktemp("pgserver") / "server.log"
+    # a long keep-alive: the test holds one idle connection per worker, and a loaded CI machine is slow
     with running_server({"GEO_SERVICE_DATABASE_URL": url, "GEO_SERVICE_API_KEYS": keys_json}, workers=2,
+                        extra_args=("--timeout-keep-alive", "120"),
                         log=log) as base:
         yield base, key, url
 
