@@ -135,10 +135,12 @@ class Cluster:
         shutil.rmtree(self.root, ignore_errors=True)
 
     # ---- databases
-    def create_database(self, name: str | None = None, bare: bool = False) -> str:
-        """A new database with PostGIS and (unless ``bare``) the store's tables; returns its URL."""
+    def create_database(self, name: str | None = None, bare: bool = False, template: str | None = None) -> str:
+        """A new database with PostGIS and (unless ``bare``) the store's tables; returns its URL.
+
+        ``template`` clones another database of the cluster instead (e.g. one holding the demo data)."""
         name = name or f"t{os.getpid()}_{next(self._names)}"
-        template = BARE_TEMPLATE if bare else TEMPLATE
+        template = template or (BARE_TEMPLATE if bare else TEMPLATE)
         with self.admin() as conn:
             for attempt in range(20):  # the template must have no other session while it is copied
                 try:

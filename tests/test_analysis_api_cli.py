@@ -1,4 +1,5 @@
-"""The API (GET /analysis/{name}) and the CLI (geo-service analyse) give the numbers the functions give."""
+"""The API (GET /analysis/{name}) and the CLI (geo-service analyse) give the numbers the functions give,
+on each store kind (GeoPackage, PostGIS)."""
 
 from __future__ import annotations
 
@@ -16,20 +17,16 @@ from typer.testing import CliRunner
 from geo_service.analysis import defaults as D
 from geo_service.analysis.registry import REGISTRY
 from geo_service.api.app import create_app
-from geo_service.catalog import load_catalog
 from geo_service.cli import app as cli_app
-from geo_service.settings import Settings
-from geo_service.store.geopackage import GeoPackageStore
-
-from .conftest import LAYERS
 
 NAMES = list(REGISTRY)
 
 
 @pytest.fixture(scope="module")
-def demo_frames(demo_gpkg):
-    with GeoPackageStore(demo_gpkg, load_catalog(LAYERS)) as store:
-        return {layer.id: store.frame(layer.id) for layer in store.catalog}
+def demo_frames(shared_backend):
+    """The demo layers as the store kind under test reads them (the reference the API must agree with)."""
+    store = shared_backend.open_store()
+    return {layer.id: store.frame(layer.id) for layer in store.catalog}
 
 
 @pytest.fixture(scope="module")
@@ -39,8 +36,8 @@ def expected(demo_frames):
 
 
 @pytest.fixture
-def client(demo_copy):
-    with TestClient(create_app(Settings(gpkg=demo_copy))) as c:
+def client(backend):
+    with TestClient(create_app(backend.settings())) as c:
         yield c
 
 
@@ -118,15 +115,15 @@ def test_query_parameters_are_typed_and_validated(client, demo_frames):
     assert rules["parameters"]["exclude_fixed"] is False and rules["parameters"]["min_points"] == 2
 
 
-def test_settings_override_defaults_and_the_query_overrides_settings(demo_copy):
-    settings = Settings(gpkg=demo_copy, analysis_params={"hydrant-coverage": {"radius_m": 120},
+def test_settings_override_defaults_and_the_query_overrides_settings(backend):
+    settings = backend.settings(analysis_params={"hydrant-coverage": {"radius_m": 120},
                                                          "renovation-priorities": {"weight_fire": 3}})
     with TestClient(create_app(settings)) as c:
         assert c.get("/analysis/hydrant-coverage").json()["parameters"]["radius_m"] == 120
         assert c.get("/analysis/hydrant-coverage?radius_m=130").json()["parameters"]["radius_m"] == 130
         renovation = c.get("/analysis/renovation-priorities").json()["parameters"]
         assert renovation["radius_m"] == 120 and renovation["weight_fire"] == 3  # what it uses follows too
-    bad = Settings(gpkg=demo_copy, analysis_params={"hydrant-coverage": {"radius_m": "wide"}})
+    bad = backend.settings(analysis_params={"hydrant-coverage": {"radius_m": "wide"}})
     with TestClient(create_app(bad)) as c:
         assert c.get("/analysis/hydrant-coverage").status_code == 500
 
@@ -183,8 +180,9 @@ def test_every_default_lives_in_defaults_and_matches_the_function_signatures():
 # ----------------------------------------------------------------------------------- CLI
 
 @pytest.fixture
-def runner(demo_copy, monkeypatch):
-    monkeypatch.setenv("GEO_SERVICE_GPKG", str(demo_copy))
+def runner(backend, monkeypatch):
+    for var, value in backend.env.items():
+        monkeypatch.setenv(var, value)
     monkeypatch.delenv("GEO_SERVICE_CONFIG", raising=False)
     return CliRunner()
 

@@ -1,4 +1,5 @@
-"""The compound endpoints against a hand-built district whose answers are worked out here.
+"""The compound endpoints against a hand-built district whose answers are worked out here,
+on each store kind (GeoPackage, PostGIS), then on the demo district.
 
 Compound 1 is a 300 m x 300 m square drawn in local metres (origin at its south-west corner)
 and converted to lon/lat; a working hydrant sits exactly on that corner and a faulty one at the
@@ -18,11 +19,8 @@ import shapely
 from fastapi.testclient import TestClient
 
 from geo_service.api.app import create_app
-from geo_service.catalog import load_catalog
 from geo_service.settings import Settings
 from geo_service.store.base import Filter, InvalidQuery
-from geo_service.store.geopackage import GeoPackageStore
-from tests.conftest import LAYERS
 
 ORIGIN = (121.40, 31.12)
 LOCAL = pyproj.CRS.from_proj4(f"+proj=aeqd +lon_0={ORIGIN[0]} +lat_0={ORIGIN[1]} +datum=WGS84 +units=m")
@@ -56,8 +54,9 @@ HYDRANTS = {1: (0, 0, "working"),  # on compound 1's south-west corner
 
 
 @pytest.fixture
-def store(tmp_path):
-    s = GeoPackageStore(tmp_path / "t.gpkg", load_catalog(LAYERS))
+def store(make_store):
+    """The hand-built district on each store kind (conftest.STORE_KINDS)."""
+    s = make_store()
     s.import_frame("compounds", frame(
         {"id": [1, 2], "name": ["梅陇三村", "Lotus Garden 莲花苑"], "district": ["闵行区", "闵行区"],
          "street": ["梅陇镇", "古美路街道"], "households": [1500, 0], "parking_spaces": [200, 10]},
@@ -73,13 +72,14 @@ def store(tmp_path):
         [pt(100, 100), pt(250, 50), pt(150, -60)]))  # own car park; public lot inside; own kind 60 m south
     s.import_frame("ebike_charging_sites", frame(
         {"id": [1, 2], "ports": [20, 10], "status": ["working", "planned"]}, [pt(50, 250), pt(250, 250)]))
-    yield s
-    s.close()
+    return s
 
 
 @pytest.fixture
-def client(store, tmp_path):
-    return TestClient(create_app(Settings(gpkg=tmp_path / "t.gpkg"), store=store))
+def client(store):
+    where = {"database_url": store.database_url} if hasattr(store, "database_url") else {
+        "gpkg": store.path, "database_url": None}
+    return TestClient(create_app(Settings(**where), store=store))
 
 
 def assert_error(r, status: int):
@@ -340,11 +340,11 @@ def test_openapi_documents_the_endpoints(client):
 
 # ---------------------------------------------------------------------------------- the demo district
 
-@pytest.fixture
-def demo(demo_copy):
-    s = GeoPackageStore(demo_copy, load_catalog(LAYERS))
-    yield s, TestClient(create_app(Settings(gpkg=demo_copy), store=s))
-    s.close()
+@pytest.fixture(scope="module")
+def demo(shared_backend):
+    """The demo district on each store kind (the tests only read)."""
+    s = shared_backend.open_store()
+    return s, TestClient(create_app(shared_backend.settings(), store=s))
 
 
 def test_demo_summaries_agree_with_brute_force(demo):

@@ -1,7 +1,7 @@
 """OGC API - Features Part 4 on the real app: create/replace/update/delete, roles, If-Match, audit.
 
-Every test works on a private copy of the demo GeoPackage and checks the store (and the read
-API) afterwards, not only the status code of the write.
+Every test works on a private copy of the demo dataset, once per store kind (GeoPackage, PostGIS),
+and checks the store (and the read API) afterwards, not only the status code of the write.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from geo_service.api.app import create_app
-from geo_service.settings import ApiKey, Settings
+from geo_service.settings import ApiKey
 from geo_service.store.base import Query, feature_etag
 from tests.servers import running_server
 
@@ -44,11 +44,11 @@ def hydrant(status="working", coords=SPOT, **props) -> dict:
 
 
 @pytest.fixture
-def make_client(demo_copy):
+def make_client(backend):
     clients = []
 
     def make(**settings) -> TestClient:
-        app = create_app(Settings(gpkg=demo_copy, api_keys=key_entries(), **settings))
+        app = create_app(backend.settings(api_keys=key_entries(), **settings))
         client = TestClient(app)
         client.__enter__()
         clients.append(client)
@@ -396,8 +396,8 @@ def test_conformance_and_openapi_document_the_edits(client):
 
 # ------------------------------------------------------------------ over real HTTP
 
-def test_post_patch_delete_against_a_real_server(demo_copy):
-    env = {"GEO_SERVICE_GPKG": str(demo_copy),
+def test_post_patch_delete_against_a_real_server(backend):
+    env = {**backend.env,
            "GEO_SERVICE_API_KEYS": json.dumps([k.model_dump() for k in key_entries()])}
     with running_server(env) as base, httpx.Client(base_url=base, timeout=30) as http:
         r = http.post(ITEMS, json=hydrant("ok", kind="underground"), headers=as_("erin"))

@@ -21,8 +21,9 @@ Part 2 CRS by reference, OGC 18-058r1:
 
 Part 3 (queryables), OGC 19-079r2: get-queryables-op/-response, queryables-query-parameters.
 
-Each test runs the app (TestClient) on a private copy of the demo district and checks behaviour
-against the store or an independent computation (numpy/shapely/pyproj), never against constants.
+Each test runs the app (TestClient) on a private copy of the demo district, once per store kind
+(GeoPackage, PostGIS), and checks behaviour against the store or an independent computation
+(numpy/shapely/pyproj), never against constants.
 """
 
 from __future__ import annotations
@@ -30,7 +31,6 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import re
-import shutil
 from urllib.parse import parse_qs, urlsplit
 
 import numpy as np
@@ -42,9 +42,7 @@ from shapely.geometry import shape
 
 from geo_service.api.app import create_app
 from geo_service.api.crs_support import CRS84, supported_crs
-from geo_service.settings import Settings
 from geo_service.store.base import Query
-from geo_service.store.geopackage import GeoPackageStore
 
 CORE = "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/"
 CRS_CLASS = "http://www.opengis.net/spec/ogcapi-features-2/1.0/conf/crs"
@@ -55,22 +53,15 @@ EPSG = "http://www.opengis.net/def/crs/EPSG/0/"
 
 
 @pytest.fixture(scope="module")
-def gpkg(demo_gpkg, tmp_path_factory):
-    path = tmp_path_factory.mktemp("conformance") / "demo.gpkg"
-    shutil.copy(demo_gpkg, path)
-    return path
+def store(shared_backend):
+    """The demo district on each store kind (the tests only read)."""
+    return shared_backend.open_store()
 
 
 @pytest.fixture(scope="module")
-def store(gpkg, catalog):
-    with GeoPackageStore(gpkg, catalog) as s:
-        yield s
-
-
-@pytest.fixture(scope="module")
-def settings(gpkg):
-    return Settings(gpkg=gpkg, max_limit=MAX_LIMIT, default_limit=DEFAULT_LIMIT, metric_crs="EPSG:32651",
-                    cors_origins=[], api_keys=[], read_requires_key=False)
+def settings(shared_backend):
+    return shared_backend.settings(max_limit=MAX_LIMIT, default_limit=DEFAULT_LIMIT, metric_crs="EPSG:32651",
+                                   cors_origins=[], api_keys=[], read_requires_key=False)
 
 
 @pytest.fixture(scope="module")

@@ -1,4 +1,5 @@
-"""Real OGC clients against a real server (`geo-service serve`) on a copy of the demo district.
+"""Real OGC clients against a real server (`geo-service serve`) on a copy of the demo district,
+once on each store kind (GeoPackage, PostGIS).
 
 GDAL's OAPIF driver (the one bundled in the pyogrio wheel) and OWSLib must read exactly what the
 store holds: every collection, every feature with its id, attributes and geometry, with a bbox,
@@ -10,7 +11,6 @@ from __future__ import annotations
 
 import math
 import re
-import shutil
 
 import numpy as np
 import pandas as pd
@@ -20,7 +20,6 @@ import shapely
 
 from geo_service.catalog import LayerSpec
 from geo_service.store.base import Query
-from geo_service.store.geopackage import GeoPackageStore
 
 from .servers import running_server
 
@@ -32,14 +31,11 @@ PROXY_VARS = ("http_proxy", "https_proxy", "HTTP_PROXY", "HTTPS_PROXY", "all_pro
 
 
 @pytest.fixture(scope="module")
-def served(demo_gpkg, tmp_path_factory, catalog):
-    """(base URL, reference store, access log path): the server and the reference read the same data."""
-    folder = tmp_path_factory.mktemp("real_clients")
-    served_copy, reference_copy = folder / "served.gpkg", folder / "reference.gpkg"
-    shutil.copy(demo_gpkg, served_copy)
-    shutil.copy(demo_gpkg, reference_copy)
-    log = folder / "server.log"
-    env = {"GEO_SERVICE_GPKG": str(served_copy), "GEO_SERVICE_MAX_LIMIT": str(MAX_LIMIT),
+def served(shared_backend, tmp_path_factory):
+    """(base URL, reference store, access log path), on each store kind: the server and the reference
+    store read the same dataset (neither writes)."""
+    log = tmp_path_factory.mktemp("real_clients") / "server.log"
+    env = {**shared_backend.env, "GEO_SERVICE_MAX_LIMIT": str(MAX_LIMIT),
            "GEO_SERVICE_DEFAULT_LIMIT": str(DEFAULT_LIMIT), "GEO_SERVICE_READ_REQUIRES_KEY": "false",
            "PYTHONUNBUFFERED": "1"}
     with pytest.MonkeyPatch.context() as mp:
@@ -47,8 +43,8 @@ def served(demo_gpkg, tmp_path_factory, catalog):
             mp.delenv(var, raising=False)
         mp.setenv("NO_PROXY", "127.0.0.1,localhost")
         mp.setenv("no_proxy", "127.0.0.1,localhost")
-        with GeoPackageStore(reference_copy, catalog) as store, running_server(env, log=log) as base:
-            yield base, store, log
+        with running_server(env, log=log) as base:
+            yield base, shared_backend.open_store(), log
 
 
 def requests_since(log, mark: int) -> list[str]:

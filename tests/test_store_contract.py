@@ -5,6 +5,7 @@ Expected answers are computed independently here with shapely/numpy brute force.
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import textwrap
@@ -101,6 +102,20 @@ def test_bbox_on_polygons_is_exact_not_envelope(loaded):
     assert fid not in hit.features.index
     hit = store.query("compounds", Query(bbox=(121.601, 31.301, 121.602, 31.302)))
     assert hit.features.index.tolist() == [fid]
+
+
+def test_degenerate_bbox_is_the_point_or_line_it_is(loaded):
+    """A zero-width bbox (a point bbox, as a client clicking a map sends) finds what lies on it."""
+    store = loaded
+    frame = store.frame("fire_hydrants")
+    p, pid = frame.geometry.iloc[7], frame.index[7]
+    assert store.query("fire_hydrants", Query(bbox=(p.x, p.y, p.x, p.y))).features.index.tolist() == [pid]
+    assert pid in store.query("fire_hydrants", Query(bbox=(p.x, p.y - 1e-3, p.x, p.y + 1e-3))).features.index
+    tri = shapely.Polygon([(121.60, 31.30), (121.61, 31.30), (121.60, 31.31)])
+    fid = store.create("compounds", {"name": "三角村", "households": 10}, tri)
+    for bb in ((121.602, 31.302, 121.602, 31.302), (121.602, 31.29, 121.602, 31.32), (121.59, 31.302, 121.62, 31.302)):
+        assert store.query("compounds", Query(bbox=bb)).features.index.tolist() == [fid], bb
+    assert store.query("compounds", Query(bbox=(121.609, 31.309, 121.609, 31.309))).features.empty
 
 
 @pytest.mark.parametrize("predicate", ["intersects", "within", "contains"])
@@ -265,22 +280,25 @@ def test_import_append_replace_and_conflict(make_store):
 
 
 def test_another_process_write_is_seen_without_restart(make_store, tmp_path):
+    """Another process (a second worker, a CLI import) opens the same store from its settings and writes."""
     store = make_store()
     store.import_frame("fire_hydrants", hydrants(100), mode="replace")
     v = store.version("fire_hydrants")
-    path = getattr(store, "path", None)
-    if path is None:
-        pytest.skip("store has no file path")
-    script = textwrap.dedent(f"""
+    if getattr(store, "database_url", None):
+        env = {"GEO_SERVICE_DATABASE_URL": store.database_url}
+    else:
+        env = {"GEO_SERVICE_GPKG": str(store.path), "GEO_SERVICE_DATABASE_URL": ""}
+    env = {**os.environ, **env, "GEO_SERVICE_LAYERS": str(store.catalog.folder)}
+    script = textwrap.dedent("""
         from shapely.geometry import Point
-        from geo_service.catalog import load_catalog
-        from geo_service.store.geopackage import GeoPackageStore
-        s = GeoPackageStore({str(path)!r}, load_catalog({str(store.catalog.folder)!r}))
-        s.create("fire_hydrants", {{"status": "faulty"}}, Point(121.7, 31.4))
+        from geo_service.settings import Settings
+        from geo_service.store import open_store
+        s = open_store(Settings())
+        s.create("fire_hydrants", {"status": "faulty"}, Point(121.7, 31.4))
         s.delete("fire_hydrants", 1)
         s.close()
     """)
-    subprocess.run([sys.executable, "-c", script], check=True, timeout=60)
+    subprocess.run([sys.executable, "-c", script], check=True, timeout=60, env=env)
     assert store.version("fire_hydrants") != v
     assert store.count("fire_hydrants") == 100
     hit = store.query("fire_hydrants", Query(bbox=(121.69, 31.39, 121.71, 31.41)))

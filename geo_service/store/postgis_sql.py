@@ -78,8 +78,13 @@ def build_where(spec: LayerSpec, q: Query, configured_metric_crs: str | None) ->
     w = Where()
     if q.bbox is not None:
         # && alone would do for points if the index held doubles, but GiST keys are float4 boxes rounded
-        # outwards: the exact test keeps edge points out, as the embedded store's double-precision rtree does
-        w.add(sql.SQL("ST_Intersects(geom, ST_MakeEnvelope(%s, %s, %s, %s, 4326))"), *check_bbox(q.bbox))
+        # outwards: the exact test keeps edge points out, as the embedded store's double-precision rtree does.
+        # The box is ST_Envelope of its diagonal, so a degenerate bbox is the point or line it is: the
+        # zero-area polygon ST_MakeEnvelope makes of it intersects nothing with GEOS 3.11 (PostGIS 3.3 on
+        # Debian 12), not even the point a point bbox (e.g. a projected point bbox brought back to lon/lat)
+        # was drawn around.
+        w.add(sql.SQL("ST_Intersects(geom, ST_SetSRID(ST_Envelope(ST_MakeLine(ST_MakePoint(%s, %s), "
+                      "ST_MakePoint(%s, %s))), 4326))"), *check_bbox(q.bbox))
     if q.geometry is not None:
         _spatial(w, q, configured_metric_crs)
     if q.ids is not None:
