@@ -214,7 +214,7 @@ def analyse(
 
 # ---------------------------------------------------------------- export: files that open without the service
 
-export_app = typer.Typer(no_args_is_help=True, help="Write maps as files (to static_maps/ by default).")
+export_app = typer.Typer(no_args_is_help=True, help="Write maps and reports as files (to static_maps/ by default).")
 app.add_typer(export_app, name="export")
 
 

@@ -86,6 +86,16 @@ class Settings(BaseSettings):
     analysis_params: dict[str, dict[str, Any]] = Field(
         default_factory=dict, description='per-analysis parameter overrides, e.g. {"hydrant-coverage": '
                                           '{"radius_m": 120}}; a request can override them again')
+    map_basemaps: list[str] = Field(
+        default_factory=lambda: ["osm", "none"],
+        description="basemaps offered on the web map, first is the default: osm, tianditu, tianditu_img, amap, "
+                    "amap_img (GCJ-02: data shifted to match), local, none")
+    tianditu_key: str | None = Field(None, description="Tianditu (天地图) key (tk) for its WMTS tiles")
+    map_tiles_dir: Path | None = Field(None, description="local XYZ tile folder served at /map/basemap/{z}/{x}/{y}")
+    map_tiles_gcj02: bool = Field(False, description="true when the local tiles are in GCJ-02 (AMap-style)")
+    map_max_features: int = Field(2000, description="features per viewport request before clustering")
+    map_cluster_px: int = Field(36, description="cluster cell size in screen pixels")
+    basemap_local_dir: Path | None = Field(None, description="XYZ tile folder for report maps (default: map_tiles_dir)")
     lang: str = Field("zh", description="language of titles and labels in HTML and maps: zh or en")
     static_maps_dir: Path = Field(default_factory=lambda: PROJECT_ROOT / "static_maps")
 

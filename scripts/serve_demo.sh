@@ -7,6 +7,7 @@ PYTHON=${PYTHON:-python3}
 [ -x .venv/bin/python ] || "$PYTHON" -m venv .venv
 .venv/bin/python -m pip install -q --disable-pip-version-check --upgrade pip
 .venv/bin/python -m pip install -q --disable-pip-version-check -e .
+bash scripts/fetch_web_assets.sh   # Leaflet and plugins from the npm registry, served locally (offline map)
 export GEO_SERVICE_GPKG=${GEO_SERVICE_GPKG:-data/compound_gis.gpkg}
 if [ ! -f "$GEO_SERVICE_GPKG" ]; then
   .venv/bin/geo-service demo

@@ -7,6 +7,7 @@ cd "$(dirname "$0")/.."
 
 SYSTEM_PACKAGES=(postgresql postgresql-15-postgis-3 chromium chromium-driver fonts-noto-cjk poppler-utils
                  osmium-tool)
+command -v npm >/dev/null 2>&1 || SYSTEM_PACKAGES+=(npm)  # fetches the web map's Leaflet assets
 missing=()
 for pkg in "${SYSTEM_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
@@ -22,6 +23,7 @@ PYTHON=${PYTHON:-python3}
 [ -x .venv/bin/python ] || "$PYTHON" -m venv .venv
 .venv/bin/python -m pip install -q --disable-pip-version-check --upgrade pip
 .venv/bin/python -m pip install -q --disable-pip-version-check -e ".[test,postgis]"
+bash scripts/fetch_web_assets.sh
 
 .venv/bin/ruff check .
 .venv/bin/python -m pytest -n 2 --dist loadfile -p no:cacheprovider "$@"

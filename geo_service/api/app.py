@@ -90,14 +90,14 @@ def create_app(settings: Settings | None = None, store: FeatureStore | None = No
         log.exception("unhandled error on %s %s", request.method, request.url.path)
         return error_response(500, "ServerError", "internal error; see the server log")
 
-    from . import analysis, auth, compounds, edits, features
+    from . import analysis, auth, compounds, edits, features, maps, reports
 
     auth.install(app)
     # Reads need a key only when configured; edits check their own (editor) role.
     read_deps = [Depends(auth.require_reader)] if settings.read_requires_key else []
     # Each router module declares the OGC conformance classes it implements.
     app.state.conformance = []
-    for module in (features, edits, compounds, analysis):
+    for module in (features, edits, compounds, analysis, maps, reports):
         app.include_router(module.router, dependencies=[] if module is edits else read_deps)
         app.state.conformance += [c for c in getattr(module, "CONFORMANCE", []) if c not in app.state.conformance]
     features.install(app)  # /api: the OGC OpenAPI 3.0 document built from the catalog and settings

@@ -1,0 +1,159 @@
+"""Map reports over HTTP: a compound's page at once, street and district atlases as background jobs.
+
+``GET /reports/compounds/{id}.pdf`` draws the page in the request (about a second) and returns it.
+``GET /reports/streets/{name}.pdf`` and ``/reports/districts/{name}.pdf`` return the finished atlas
+when the data have not changed since it was made; otherwise they start (or join) a job and answer
+``202 Accepted`` with ``Location: /reports/jobs/{id}``. Polling the job gives its status and pages
+done, then ``303 See Other`` to ``/reports/jobs/{id}/file``. Reports are files in
+``settings.static_maps_dir`` (see ``geo_service.maps.report_files``); the router only parses, calls
+and serialises.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from pathlib import Path as FsPath
+from typing import Literal
+from urllib.parse import quote
+
+from fastapi import APIRouter, Path, Query, Request
+from fastapi.responses import FileResponse, RedirectResponse, Response
+
+from ..maps import report_files as files
+from ..maps.report_data import Scope
+from ..maps.report_jobs import ReportJobs, job_body
+from .features import base_url, json_response
+
+router = APIRouter(tags=["Reports"])
+CONFORMANCE: list[str] = []
+
+PDF = "application/pdf"
+MAX_NAME = 200
+Lang = Literal["zh", "en"]
+_LANG = Query(None, description="language of the report: zh or en (default: settings.lang)")
+_JOBS_LOCK = threading.Lock()
+
+
+def _error(status: int, code: str, description: str):
+    from .app import ApiError
+
+    return ApiError(status, code, description)
+
+
+def _jobs(request: Request) -> ReportJobs:
+    state = request.app.state
+    with _JOBS_LOCK:
+        if getattr(state, "report_jobs", None) is None:
+            state.report_jobs = ReportJobs(state.settings, state.store, bool(getattr(state, "owns_store", False)))
+            request.app.router.on_shutdown.append(state.report_jobs.shutdown)
+    return state.report_jobs
+
+
+def _file_response(request: Request, path: FsPath, etag: str | None = None) -> Response:
+    headers = {"Content-Disposition": _disposition(path.name)}
+    if etag:
+        tag = f'"{etag}"'
+        if tag in [t.strip() for t in request.headers.get("if-none-match", "").split(",")]:
+            return Response(status_code=304, headers={"ETag": tag})
+        headers["ETag"] = tag
+    return FileResponse(path, media_type=PDF, headers=headers)
+
+
+def _disposition(name: str) -> str:
+    """inline, with an ASCII fallback name and the real (UTF-8) one per RFC 6266 / 5987."""
+    ascii_name = re.sub(r"[^A-Za-z0-9._-]+", "_", name)
+    return f"inline; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(name, safe='')}"
+
+
+def _check_name(name: str) -> str:
+    if not name.strip() or len(name) > MAX_NAME:
+        raise _error(400, "InvalidParameterValue", f"the name must have 1 to {MAX_NAME} characters")
+    return name
+
+
+@router.get("/reports/compounds/{compound_id}.pdf", summary="One compound's page (一小区一方案) as PDF",
+            response_class=Response,
+            responses={200: {"content": {PDF: {}}, "description": "the A4 landscape page"},
+                       404: {"description": "no compound with that id"}})
+def compound_report(request: Request,
+                    compound_id: int = Path(..., ge=1, le=2**53, description="compound id"),
+                    lang: Lang | None = _LANG) -> Response:
+    from ..maps.report_pdf import build_report
+
+    settings, store = request.app.state.settings, request.app.state.store
+    out = build_report(store, settings, Scope("compound", str(compound_id)), "pdf", lang, workers=1)
+    return _file_response(request, out.path, _meta_key(out.path))
+
+
+def _meta_key(path: FsPath) -> str | None:
+    import orjson
+
+    try:
+        return orjson.loads(files.meta_path(path).read_bytes()).get("key")
+    except (OSError, orjson.JSONDecodeError):
+        return None
+
+
+def _atlas(request: Request, kind: str, name: str, lang: str | None) -> Response:
+    from ..maps.report_pdf import report_target
+
+    settings, store = request.app.state.settings, request.app.state.store
+    scope = Scope(kind, _check_name(name))
+    lang = lang or settings.lang
+    path, key, title = report_target(store, settings, scope, "pdf", lang)
+    if files.cached(path, key) is not None:
+        return _file_response(request, path, key)
+    state = _jobs(request).submit(key, scope, "pdf", lang, title, path.name)
+    base = base_url(request)
+    return json_response(job_body(state, base), status=202,
+                         headers={"Location": f"{base}/reports/jobs/{state.id}", "Retry-After": "2"})
+
+
+_ATLAS_RESPONSES = {200: {"content": {PDF: {}}, "description": "the atlas, made earlier from the same data"},
+                    202: {"description": "being made: poll the job in Location"},
+                    404: {"description": "no compounds with that name"}}
+
+
+@router.get("/reports/streets/{name:path}.pdf", summary="A street's (街道/镇) atlas: cover, ranked table, contents, "
+            "one page per compound", response_class=Response, responses=_ATLAS_RESPONSES)
+def street_report(request: Request, name: str = Path(..., description="street / town name, e.g. 梅陇镇"),
+                  lang: Lang | None = _LANG) -> Response:
+    return _atlas(request, "street", name, lang)
+
+
+@router.get("/reports/districts/{name:path}.pdf", summary="A district's atlas (every compound of the district)",
+            response_class=Response, responses=_ATLAS_RESPONSES)
+def district_report(request: Request, name: str = Path(..., description="district name, e.g. 闵行区"),
+                    lang: Lang | None = _LANG) -> Response:
+    return _atlas(request, "district", name, lang)
+
+
+@router.get("/reports/jobs/{job_id}", summary="A report job: status and progress, then a redirect to the file",
+            response_class=Response,
+            responses={200: {"description": "queued, running or failed (JSON)"},
+                       303: {"description": "done: Location is the file"}, 404: {"description": "no such job"}})
+def report_job(request: Request, job_id: str = Path(..., pattern=r"^[0-9a-f]{8,64}$")) -> Response:
+    state = _jobs(request).read(job_id)
+    if state is None:
+        raise _error(404, "NotFound", f"no report job {job_id}")
+    base = base_url(request)
+    if state.status == "done" and (FsPath(request.app.state.settings.static_maps_dir) / state.file).is_file():
+        return RedirectResponse(f"{base}/reports/jobs/{job_id}/file", status_code=303)
+    if state.stale():
+        state.status, state.error = "failed", "the job stopped without finishing (server restarted?); ask again"
+    headers = {"Retry-After": "2"} if state.status in ("queued", "running") else None
+    return json_response(job_body(state, base), headers=headers)
+
+
+@router.get("/reports/jobs/{job_id}/file", summary="The file a finished report job made", response_class=Response,
+            responses={200: {"content": {PDF: {}}}, 404: {"description": "no such job, or not finished"}})
+def report_job_file(request: Request, job_id: str = Path(..., pattern=r"^[0-9a-f]{8,64}$")) -> Response:
+    state = _jobs(request).read(job_id)
+    folder = FsPath(request.app.state.settings.static_maps_dir)
+    if state is None or state.status != "done" or not (folder / state.file).is_file():
+        raise _error(404, "NotFound", f"report job {job_id} has no finished file")
+    path = files.report_path(folder, Scope(*state.scope), state.title, state.format, state.lang)
+    if path.name != state.file:  # the job file names its report; never serve anything else
+        raise _error(404, "NotFound", f"report job {job_id} has no finished file")
+    return _file_response(request, path, state.id)

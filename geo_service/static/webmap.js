@@ -1,0 +1,672 @@
+/*
+ * compound-gis web map: fills the folium-made Leaflet groups with the catalog layers.
+ *
+ * Served at /map, each visible layer is loaded for the current view from /map/data/{layer}
+ * (bbox snapped to the tile grid of the zoom, so small pans ask nothing new); the server answers
+ * with features, or grid clusters when a view holds too many. An exported file carries its
+ * features in the config instead and needs no server. Popups read a feature's attributes from the
+ * OGC API item on click (exports: from the embedded properties).
+ *
+ * Every string that comes from data reaches the DOM as text (textContent), never as HTML.
+ */
+(function () {
+  "use strict";
+
+  // ------------------------------------------------------------ GCJ-02 (AMap-style basemaps)
+  // The published WGS84 -> GCJ-02 offset (geo_service/crs.py has the same, tested, in Python):
+  // data are stored in WGS84 and shifted here when a GCJ-02 basemap is shown.
+  var KRASOVSKY_A = 6378245.0;
+  var KRASOVSKY_EE = 0.00669342162296594323;
+
+  function inChina(lon, lat) {
+    return lon >= 72.004 && lon <= 137.8347 && lat >= 0.8293 && lat <= 55.8271;
+  }
+
+  function gcjOffset(lon, lat) {
+    var x = lon - 105.0, y = lat - 35.0, pi = Math.PI, s = Math.sin;
+    var common = 0.1 * x * y + (20.0 * s(6.0 * pi * x) + 20.0 * s(2.0 * pi * x)) * 2.0 / 3.0;
+    var sx = Math.sqrt(Math.abs(x));
+    var mLat = -100.0 + 2.0 * x + 3.0 * y + 0.2 * y * y + 0.2 * sx + common +
+      (20.0 * s(pi * y) + 40.0 * s(pi * y / 3.0)) * 2.0 / 3.0 +
+      (160.0 * s(pi * y / 12.0) + 320.0 * s(pi * y / 30.0)) * 2.0 / 3.0;
+    var mLon = 300.0 + x + 2.0 * y + 0.1 * x * x + 0.1 * sx + common +
+      (20.0 * s(pi * x) + 40.0 * s(pi * x / 3.0)) * 2.0 / 3.0 +
+      (150.0 * s(pi * x / 12.0) + 300.0 * s(pi * x / 30.0)) * 2.0 / 3.0;
+    var radLat = lat * pi / 180.0;
+    var w = 1.0 - KRASOVSKY_EE * s(radLat) * s(radLat);
+    var sw = Math.sqrt(w);
+    var meridian = KRASOVSKY_A * (1.0 - KRASOVSKY_EE) / (w * sw);
+    var parallel = KRASOVSKY_A / sw * Math.cos(radLat);
+    return [mLon / parallel * 180.0 / pi, mLat / meridian * 180.0 / pi];
+  }
+
+  function toGcj(lon, lat) {
+    if (!inChina(lon, lat)) { return [lon, lat]; }
+    var d = gcjOffset(lon, lat);
+    return [lon + d[0], lat + d[1]];
+  }
+
+  // ------------------------------------------------------------ small helpers
+
+  function el(tag, className, text) {
+    var e = document.createElement(tag);
+    if (className) { e.className = className; }
+    if (text !== undefined && text !== null) { e.textContent = String(text); }
+    return e;
+  }
+
+  function link(href, text) {
+    var a = el("a", null, text);
+    a.href = href;
+    a.target = "_blank";
+    a.rel = "noopener";
+    return a;
+  }
+
+  function debounce(fn, ms) {
+    var timer = null;
+    return function () {
+      clearTimeout(timer);
+      timer = setTimeout(fn, ms);
+    };
+  }
+
+  function tileY(lat, n) {
+    lat = Math.max(-85.05112878, Math.min(85.05112878, lat));
+    var r = lat * Math.PI / 180;
+    return (1 - Math.log(Math.tan(r) + 1 / Math.cos(r)) / Math.PI) / 2 * n;
+  }
+
+  function latOfTileY(y, n) {
+    return Math.atan(Math.sinh(Math.PI * (1 - 2 * y / n))) * 180 / Math.PI;
+  }
+
+  /* The lon/lat box grown to whole tiles of zoom z: views within the same tiles ask the same URL. */
+  function snapToTiles(b, z) {
+    var n = Math.pow(2, z);
+    var x0 = Math.max(0, Math.floor((b[0] + 180) / 360 * n)), x1 = Math.min(n, Math.ceil((b[2] + 180) / 360 * n));
+    var y0 = Math.max(0, Math.floor(tileY(b[3], n))), y1 = Math.min(n, Math.ceil(tileY(b[1], n)));
+    var r = function (v) { return Math.round(v * 1e6) / 1e6; };
+    return [r(x0 / n * 360 - 180), r(latOfTileY(y1, n)), r(x1 / n * 360 - 180), r(latOfTileY(y0, n))];
+  }
+
+  var UNITS_ZH = { households: "户", spaces: "个", ports: "个", min: "分钟" };
+
+  // ------------------------------------------------------------ square markers (style.marker: square)
+
+  var SquareMarker = L.CircleMarker.extend({
+    _updatePath: function () {
+      var r = this._renderer, p = this._point, s = Math.max(Math.round(this._radius), 1);
+      if (r instanceof L.Canvas) {
+        if (!r._drawing || this._empty()) { return; }
+        var ctx = r._ctx;
+        ctx.beginPath();
+        ctx.rect(p.x - s, p.y - s, 2 * s, 2 * s);
+        r._fillStroke(ctx, this);
+      } else {
+        r._setPath(this, this._empty() ? "M0 0" :
+          "M" + (p.x - s) + "," + (p.y - s) + "h" + 2 * s + "v" + 2 * s + "h" + (-2 * s) + "z");
+      }
+    }
+  });
+
+  // ------------------------------------------------------------ the map
+
+  function App(map, cfg, refs) {
+    var self = this;
+    this.map = map;
+    this.cfg = cfg;
+    this.t = cfg.texts;
+    this.pending = 0;
+    this.errors = 0;
+    this.cache = {};
+    this.cacheOrder = [];
+    this.focusId = cfg.focus ? cfg.focus.id : null;
+    // Our (many) shapes go on one canvas; plugins keep the map's SVG default (leaflet-measure styles SVG paths).
+    this.canvas = L.canvas({ padding: 0.3 });
+    this.shift = false;
+    this.basemaps = refs.basemaps;
+    this.layers = {};
+    this.order = [];
+    cfg.layers.forEach(function (lc) {
+      var colors = {};
+      lc.legend.classes.forEach(function (c) { colors[c.key] = c.color; });
+      self.layers[lc.id] = { cfg: lc, group: refs.groups[lc.id], colors: colors, url: null, data: null, byId: {} };
+      self.order.push(lc.id);
+    });
+    this.overlays = {};
+    cfg.overlays.forEach(function (oc) {
+      self.overlays[oc.name] = { cfg: oc, group: refs.overlays[oc.name], url: null, data: null };
+    });
+    this.basemaps.forEach(function (b) { if (b[1] && map.hasLayer(b[0])) { self.shift = true; } });
+
+    if (cfg.bounds) {
+      var b = cfg.bounds;
+      map.fitBounds(L.latLngBounds(this.toLatLng(b[0], b[1]), this.toLatLng(b[2], b[3])), { animate: false });
+    }
+    L.control.scale({ imperial: false, position: "bottomleft" }).addTo(map);
+    this.legend = this.legendControl().addTo(map);
+    this.searchControl().addTo(map);
+
+    var refresh = debounce(function () { self.refresh(); }, 120);
+    map.on("moveend", refresh);
+    map.on("overlayadd overlayremove", function () { self.refresh(); self.updateLegend(); });
+    map.on("baselayerchange", function (e) {
+      var shift = self.basemaps.some(function (b) { return b[1] && b[0] === e.layer; });
+      if (shift !== self.shift) {
+        self.shift = shift;
+        self.redraw();
+      }
+    });
+    this.refresh();
+    this.updateLegend();
+  }
+
+  App.prototype.toLatLng = function (lon, lat) {
+    var p = this.shift ? toGcj(lon, lat) : [lon, lat];
+    return L.latLng(p[1], p[0]);
+  };
+
+  /* The view as a WGS84 lon/lat box (undoing the GCJ-02 shift when the basemap has it). */
+  App.prototype.viewBox = function () {
+    var b = this.map.getBounds();
+    var box = [b.getWest(), b.getSouth(), b.getEast(), b.getNorth()];
+    if (this.shift) {
+      var d = gcjOffset((box[0] + box[2]) / 2, (box[1] + box[3]) / 2);
+      var pad = 0.002;
+      box = [box[0] - d[0] - pad, box[1] - d[1] - pad, box[2] - d[0] + pad, box[3] - d[1] + pad];
+    }
+    return [Math.max(-180, box[0]), Math.max(-85, box[1]), Math.min(180, box[2]), Math.min(85, box[3])];
+  };
+
+  /* The whole zoom the data are asked for: at 13.5 the page asks for 13, so clusters err on the dense side. */
+  App.prototype.zoom = function () { return Math.max(0, Math.floor(this.map.getZoom() + 1e-9)); };
+
+  // ------------------------------------------------------------ loading
+
+  App.prototype.refresh = function () {
+    var self = this, z = this.zoom();
+    var box = snapToTiles(this.viewBox(), z).join(",");
+    this.order.forEach(function (id) {
+      var lay = self.layers[id];
+      if (!self.map.hasLayer(lay.group)) { return; }
+      if (self.cfg.data) {
+        if (!lay.data && self.cfg.data[id]) { lay.data = self.cfg.data[id]; self.draw(lay); }
+        return;
+      }
+      var url = self.cfg.api + "/map/data/" + encodeURIComponent(id) + "?bbox=" + box + "&zoom=" + z;
+      if (id === "compounds" && self.cfg.colorBy) { url += "&color_by=" + encodeURIComponent(self.cfg.colorBy); }
+      self.load(lay, url, function () { self.draw(lay); });
+    });
+    Object.keys(this.overlays).forEach(function (name) {
+      var ov = self.overlays[name];
+      if (!self.map.hasLayer(ov.group)) { return; }
+      if (self.cfg.overlayData) {
+        var d = self.cfg.overlayData[name];
+        if (d && ov.data !== d) { ov.data = d; self.drawOverlay(ov); self.updateLegend(); }
+        return;
+      }
+      var url = self.cfg.api + "/map/overlays/" + encodeURIComponent(name) + "?bbox=" + box + "&zoom=" + z;
+      self.load(ov, url, function () { self.drawOverlay(ov); self.updateLegend(); });
+    });
+  };
+
+  App.prototype.load = function (target, url, done) {
+    var self = this;
+    if (url === target.url) { return; }
+    target.url = url;
+    if (target.abort) { target.abort.abort(); }
+    if (this.cache[url]) {
+      target.data = this.cache[url];
+      done();
+      return;
+    }
+    var ctrl = typeof AbortController === "function" ? new AbortController() : null;
+    target.abort = ctrl;
+    this.busy(1);
+    fetch(url, { headers: { Accept: "application/json" }, signal: ctrl ? ctrl.signal : undefined })
+      .then(function (r) {
+        if (!r.ok) { throw new Error("HTTP " + r.status); }
+        return r.json();
+      })
+      .then(function (data) {
+        self.remember(url, data);
+        if (target.url === url) {
+          target.data = data;
+          done();
+        }
+      })
+      .catch(function (err) {
+        if (err && err.name === "AbortError") { return; }
+        self.errors += 1;
+        target.url = null;
+        self.status(self.t.error);
+      })
+      .then(function () { self.busy(-1); });
+  };
+
+  App.prototype.remember = function (url, data) {
+    this.cache[url] = data;
+    this.cacheOrder.push(url);
+    while (this.cacheOrder.length > 80) { delete this.cache[this.cacheOrder.shift()]; }
+  };
+
+  App.prototype.busy = function (delta) {
+    this.pending += delta;
+    this.status(this.pending > 0 ? this.t.loading : "");
+    if (this.pending === 0 && delta < 0 && this.firstRenderMs === undefined) {
+      this.firstRenderMs = performance.now();  // since navigation start: the first view is loaded and drawn
+    }
+  };
+
+  App.prototype.status = function (text) {
+    if (this.statusEl) { this.statusEl.textContent = text || ""; }
+  };
+
+  /* A promise that resolves once no request is in flight (for tests and benchmarks). */
+  App.prototype.idle = function () {
+    var self = this;
+    return new Promise(function (resolve) {
+      (function check() {
+        if (self.pending === 0) { setTimeout(function () { if (self.pending === 0) { resolve(true); } else { check(); } }, 150); }
+        else { setTimeout(check, 50); }
+      })();
+    });
+  };
+
+  App.prototype.redraw = function () {
+    var self = this;
+    this.order.forEach(function (id) { if (self.layers[id].data) { self.draw(self.layers[id]); } });
+    Object.keys(this.overlays).forEach(function (n) { if (self.overlays[n].data) { self.drawOverlay(self.overlays[n]); } });
+    this.refresh();
+  };
+
+  // ------------------------------------------------------------ drawing
+
+  App.prototype.draw = function (lay) {
+    var self = this, data = lay.data, group = lay.group;
+    group.clearLayers();
+    lay.byId = {};
+    lay.mode = data.mode;
+    if (data.mode === "clusters") {
+      data.clusters.forEach(function (c) { group.addLayer(self.clusterMarker(lay, c)); });
+      data.singles.forEach(function (s) {
+        var m = self.pointMarker(lay, self.toLatLng(s[1], s[2]), s[3]);
+        self.bind(lay, s[0], null, m);
+        group.addLayer(m);
+      });
+    } else {
+      var gj = L.geoJSON(data.features, {
+        renderer: this.canvas,
+        coordsToLatLng: function (c) { return self.toLatLng(c[0], c[1]); },
+        pointToLayer: function (f, ll) { return self.pointMarker(lay, ll, f.properties._c); },
+        style: function (f) {  // GeoJSON styles every path, circle markers too: only areas and lines here
+          return f.geometry && f.geometry.type.indexOf("Point") < 0 ? self.areaStyle(lay, f.properties._c) : {};
+        },
+        onEachFeature: function (f, l) { self.bind(lay, f.id, f, l); }
+      });
+      group.addLayer(gj);
+    }
+    this.updateLegend();
+    if (lay.cfg.id === "compounds") { this.openFocus(); }
+  };
+
+  App.prototype.color = function (lay, key) {
+    return lay.colors[key] || lay.cfg.fillColor || lay.cfg.color;
+  };
+
+  App.prototype.areaStyle = function (lay, key) {
+    var c = this.color(lay, key);
+    return { color: key === "_all" ? lay.cfg.color : c, weight: lay.cfg.weight, fillColor: c,
+             fillOpacity: lay.cfg.fillOpacity, opacity: 0.9 };
+  };
+
+  App.prototype.pointMarker = function (lay, ll, key) {
+    var opts = { radius: lay.cfg.radius + 1, color: "#ffffff", weight: 1, fillColor: this.color(lay, key),
+                 fillOpacity: 0.95, renderer: this.canvas };
+    return lay.cfg.marker === "square" ? new SquareMarker(ll, opts) : L.circleMarker(ll, opts);
+  };
+
+  App.prototype.clusterMarker = function (lay, c) {
+    var self = this, n = c[2];
+    var size = n < 10 ? 20 : n < 100 ? 24 : n < 1000 ? 30 : 36;
+    var box = el("div", "cgis-cluster cgis-cluster-" + (lay.cfg.kind === "point" ? "point" : "area"));
+    box.style.background = this.color(lay, c[3]);
+    box.style.width = box.style.height = size + "px";
+    box.appendChild(el("span", null, n >= 10000 ? Math.round(n / 1000) + "k" : n));
+    var ll = this.toLatLng(c[0], c[1]);
+    var m = L.marker(ll, { icon: L.divIcon({ html: box, className: "cgis-cluster-icon", iconSize: [size, size] }),
+                           keyboard: false, title: lay.cfg.title + ": " + n });
+    m.on("click", function () { self.map.setView(ll, Math.min(self.zoom() + 2, 19)); });
+    return m;
+  };
+
+  App.prototype.bind = function (lay, id, feature, layer) {
+    var self = this, props = feature ? feature.properties : {};
+    lay.byId[id] = layer;
+    var label = lay.cfg.label && props[lay.cfg.label];
+    if (label !== undefined && label !== null && label !== "") {
+      layer.bindTooltip(function () { return el("span", "cgis-tooltip", label); }, { sticky: true, direction: "top" });
+    }
+    var box = null;  // Leaflet calls the content function on every update: build (and fetch) once per opening
+    layer.bindPopup(function () { box = box || self.popup(lay, id, props, layer); return box; },
+                    { minWidth: 220, maxWidth: 380 });
+    layer.on("popupclose", function () { box = null; });
+  };
+
+  // ------------------------------------------------------------ popups
+
+  App.prototype.popup = function (lay, id, props, layer) {
+    var self = this, box = el("div", "cgis-popup");
+    box.setAttribute("data-layer", lay.cfg.id);
+    box.setAttribute("data-id", String(id));
+    var full = this.cfg.data !== null && this.cfg.data !== undefined;
+    if (full || !this.cfg.api) {
+      this.fillPopup(box, lay, id, props);
+    } else {
+      box.appendChild(el("div", "cgis-popup-title", lay.cfg.title));
+      box.appendChild(el("div", "cgis-muted", this.t.loading));
+      var url = this.cfg.api + "/collections/" + encodeURIComponent(lay.cfg.id) + "/items/" + encodeURIComponent(id);
+      this.busy(1);
+      fetch(url, { headers: { Accept: "application/geo+json" } })
+        .then(function (r) { if (!r.ok) { throw new Error("HTTP " + r.status); } return r.json(); })
+        .then(function (f) {
+          var merged = {};
+          Object.keys(f.properties || {}).forEach(function (k) { merged[k] = f.properties[k]; });
+          if (props && props._v !== undefined) { merged._v = props._v; merged._c = props._c; }
+          self.fillPopup(box, lay, id, merged);
+          var p = layer.getPopup();
+          if (p) { p.update(); }
+        })
+        .catch(function () {
+          box.lastChild.textContent = self.t.error;
+        })
+        .then(function () { self.busy(-1); });
+    }
+    return box;
+  };
+
+  App.prototype.format = function (f, v) {
+    if (v === null || v === undefined || v === "") { return null; }
+    if (f.values && Object.prototype.hasOwnProperty.call(f.values, v)) { return f.values[v]; }
+    if (f.type === "boolean") { return v ? this.t.yes : this.t.no; }
+    var text = String(v);
+    if (typeof v === "number") {  // 12,345 but 1993 (years and small counts read better ungrouped)
+      text = v.toLocaleString(this.cfg.lang === "zh" ? "zh-CN" : "en", { useGrouping: Math.abs(v) >= 10000,
+                                                                         maximumFractionDigits: 2 });
+    }
+    if (f.unit) { text += " " + (this.cfg.lang === "zh" && UNITS_ZH[f.unit] ? UNITS_ZH[f.unit] : f.unit); }
+    return text;
+  };
+
+  App.prototype.fillPopup = function (box, lay, id, props) {
+    var self = this;
+    while (box.firstChild) { box.removeChild(box.firstChild); }
+    var name = lay.cfg.label ? props[lay.cfg.label] : null;
+    var title = el("div", "cgis-popup-title");
+    title.appendChild(el("span", "cgis-popup-layer", lay.cfg.title));
+    if (name !== null && name !== undefined && name !== "") { title.appendChild(el("span", "cgis-popup-name", name)); }
+    box.appendChild(title);
+    var table = el("table", "cgis-popup-table");
+    lay.cfg.fields.forEach(function (f) {
+      if (f.name === lay.cfg.label) { return; }
+      var text = self.format(f, props[f.name]);
+      if (text === null) { return; }
+      var row = el("tr");
+      row.setAttribute("data-field", f.name);
+      row.appendChild(el("th", null, f.title));
+      row.appendChild(el("td", null, text));
+      table.appendChild(row);
+    });
+    if (props._v !== undefined && lay.cfg.legend) {  // the analysis value the compound is coloured by
+      var row = el("tr", "cgis-popup-analysis"), cls = null, v = props._v;
+      lay.cfg.legend.classes.forEach(function (c) { if (c.key === props._c) { cls = c.label; } });
+      var shown = typeof v === "number" ? Math.round(v * 100) / 100 + (cls ? " (" + cls + ")" : "") : (cls || v);
+      row.appendChild(el("th", null, lay.cfg.legend.title));
+      row.appendChild(el("td", null, v === null && !cls ? "—" : shown));
+      table.appendChild(row);
+    }
+    box.appendChild(table);
+    if (this.cfg.links) {
+      var links = el("div", "cgis-popup-links"), base = this.cfg.links, sid = encodeURIComponent(id);
+      links.appendChild(link(base + "/collections/" + encodeURIComponent(lay.cfg.id) + "/items/" + sid, this.t.item));
+      if (lay.cfg.id === "compounds") {
+        links.appendChild(link(base + "/compounds/" + sid + "/summary", this.t.summary));
+        links.appendChild(link(base + "/reports/compounds/" + sid + ".pdf", this.t.report));
+      }
+      box.appendChild(links);
+    }
+  };
+
+  App.prototype.openFocus = function () {
+    if (this.focusId === null || this.focusId === undefined) { return; }
+    var lay = this.layers.compounds, target = lay && lay.byId[this.focusId];
+    if (!target) { return; }
+    this.focusId = null;
+    if (target.setStyle) { target.setStyle({ weight: 4 }); }
+    if (target.openPopup) { target.openPopup(); }
+  };
+
+  // ------------------------------------------------------------ overlays
+
+  App.prototype.drawOverlay = function (ov) {
+    var self = this, data = ov.data, group = ov.group, color = ov.cfg.color;
+    group.clearLayers();
+    ov.mode = data.mode;
+    if (data.mode === "points") {
+      var radius = data.radius_m || this.cfg.hydrantRadius;
+      data.points.forEach(function (p) {
+        group.addLayer(L.circle(self.toLatLng(p[1], p[2]), { radius: radius, color: color, weight: 1, opacity: 0.6,
+                                                              fillOpacity: 0.07, interactive: false,
+                                                              renderer: self.canvas }));
+      });
+      return;
+    }
+    if (data.mode !== "features") { return; }
+    group.addLayer(L.geoJSON(data.features, {
+      renderer: this.canvas,
+      coordsToLatLng: function (c) { return self.toLatLng(c[0], c[1]); },
+      style: function () {
+        return ov.cfg.kind === "lines" ? { color: color, weight: 2.5, opacity: 0.85, dashArray: "6 4" }
+          : { color: color, weight: 1, fillColor: color, fillOpacity: 0.45 };
+      },
+      onEachFeature: function (f, l) {
+        l.bindTooltip(function () { return self.overlayTip(ov, f.properties || {}); }, { sticky: true });
+      }
+    }));
+  };
+
+  App.prototype.overlayTip = function (ov, p) {
+    var box = el("div", "cgis-tooltip");
+    if (ov.cfg.kind === "lines") {
+      box.appendChild(el("div", null, (p.compound_name || "") + " → " + (p.lot_name || "")));
+      box.appendChild(el("div", null, p.spaces + " " + this.t.spaces + " · " + Math.round(p.distance_m) + " m"));
+    } else {
+      box.appendChild(el("div", null, p.name || ""));
+      if (p.uncovered_m2 !== undefined) { box.appendChild(el("div", null, Math.round(p.uncovered_m2) + " m²")); }
+    }
+    return box;
+  };
+
+  // ------------------------------------------------------------ legend
+
+  App.prototype.legendControl = function () {
+    var self = this, ctl = L.control({ position: "bottomright" });
+    ctl.onAdd = function () {
+      var box = el("div", "cgis-legend leaflet-bar");
+      L.DomEvent.disableClickPropagation(box);
+      L.DomEvent.disableScrollPropagation(box);
+      self.legendBody = el("div", "cgis-legend-body");
+      self.statusEl = el("div", "cgis-status");
+      box.appendChild(el("div", "cgis-legend-title", self.t.legend));
+      box.appendChild(self.legendBody);
+      box.appendChild(self.statusEl);
+      return box;
+    };
+    return ctl;
+  };
+
+  App.prototype.colorBySelect = function (lay) {
+    var self = this, sel = el("select", "cgis-color-by");
+    sel.setAttribute("aria-label", this.t.color_by);
+    var current = this.cfg.colorBy || lay.cfg.legend.name;
+    lay.cfg.colorBy.forEach(function (c) {
+      var o = el("option", null, c.title);
+      o.value = c.name;
+      if (c.name === current) { o.selected = true; }
+      sel.appendChild(o);
+    });
+    sel.addEventListener("change", function () {
+      var params = new URLSearchParams(window.location.search);
+      params.set("color_by", sel.value);
+      window.location.search = params.toString();
+    });
+    var row = el("label", "cgis-legend-colorby");
+    row.appendChild(el("span", null, self.t.color_by + " "));
+    row.appendChild(sel);
+    return row;
+  };
+
+  App.prototype.updateLegend = function () {
+    var self = this, body = this.legendBody, anyClusters = false;
+    if (!body) { return; }
+    while (body.firstChild) { body.removeChild(body.firstChild); }
+    this.order.forEach(function (id) {
+      var lay = self.layers[id];
+      if (!self.map.hasLayer(lay.group)) { return; }
+      if (lay.mode === "clusters") { anyClusters = true; }
+      var sec = el("div", "cgis-legend-section");
+      sec.setAttribute("data-layer", id);
+      var head = el("div", "cgis-legend-layer", lay.cfg.title);
+      sec.appendChild(head);
+      if (lay.cfg.colorBy.length && self.cfg.api && !self.cfg.data) { sec.appendChild(self.colorBySelect(lay)); }
+      if (lay.cfg.legend.classes.length > 1 || lay.cfg.legend.classes[0].key !== "_all") {
+        sec.appendChild(el("div", "cgis-legend-scheme", lay.cfg.legend.title));
+      }
+      lay.cfg.legend.classes.forEach(function (c) {
+        var row = el("div", "cgis-legend-row");
+        var sw = el("span", "cgis-swatch cgis-swatch-" + (lay.cfg.kind === "point" ? lay.cfg.marker : "area"));
+        sw.style.background = c.color;
+        row.appendChild(sw);
+        row.appendChild(el("span", null, c.label));
+        sec.appendChild(row);
+      });
+      body.appendChild(sec);
+    });
+    Object.keys(this.overlays).forEach(function (name) {
+      var ov = self.overlays[name];
+      if (!self.map.hasLayer(ov.group)) { return; }
+      var row = el("div", "cgis-legend-row cgis-legend-overlay");
+      var sw = el("span", "cgis-swatch cgis-swatch-" + ov.cfg.kind);
+      sw.style.borderColor = ov.cfg.color;
+      if (ov.cfg.kind !== "lines") { sw.style.background = ov.cfg.color; }
+      row.appendChild(sw);
+      var text = ov.cfg.title;
+      if (ov.cfg.kind === "circles") { text += " (" + self.t.radius + " " + self.cfg.hydrantRadius + " m)"; }
+      row.appendChild(el("span", null, text));
+      if (ov.mode === "zoom_in") { row.appendChild(el("span", "cgis-muted", " · " + self.t.zoom_in)); }
+      if (ov.mode === "too_many") { row.appendChild(el("span", "cgis-muted", " · " + self.t.too_many)); }
+      body.appendChild(row);
+    });
+    if (anyClusters) { body.appendChild(el("div", "cgis-muted", this.t.cluster_hint)); }
+  };
+
+  // ------------------------------------------------------------ search
+
+  App.prototype.searchControl = function () {
+    var self = this, ctl = L.control({ position: "topleft" });
+    ctl.onAdd = function () {
+      var box = el("div", "cgis-search leaflet-bar");
+      var input = el("input");
+      input.type = "search";
+      input.placeholder = self.t.search;
+      input.setAttribute("aria-label", self.t.search);
+      var list = el("ul", "cgis-search-results");
+      box.appendChild(input);
+      box.appendChild(list);
+      L.DomEvent.disableClickPropagation(box);
+      L.DomEvent.disableScrollPropagation(box);
+      var last = [];
+      var run = function (then) {
+        var q = input.value.trim();
+        if (!q) { list.textContent = ""; last = []; return; }
+        self.findCompounds(q).then(function (hits) {
+          if (input.value.trim() !== q) { return; }
+          last = hits;
+          self.showHits(list, hits, input);
+          if (then) { then(hits); }
+        }).catch(function () { list.textContent = ""; list.appendChild(el("li", "cgis-muted", self.t.error)); });
+      };
+      input.addEventListener("input", debounce(function () { run(); }, 250));
+      input.addEventListener("keydown", function (e) {
+        if (e.key !== "Enter") { return; }
+        e.preventDefault();
+        run(function (hits) { if (hits.length) { self.goTo(hits[0], input, list); } });
+      });
+      self.searchInput = input;
+      self.searchList = list;
+      return box;
+    };
+    return ctl;
+  };
+
+  /* Compounds whose name holds q: from /compounds/search when served, from the embedded data in a file. */
+  App.prototype.findCompounds = function (q) {
+    if (this.cfg.api && !this.cfg.data) {
+      var url = this.cfg.api + "/compounds/search?limit=8&q=" + encodeURIComponent(q);
+      return fetch(url, { headers: { Accept: "application/json" } })
+        .then(function (r) { if (!r.ok) { throw new Error("HTTP " + r.status); } return r.json(); })
+        .then(function (body) { return body.results || []; });
+    }
+    var data = this.cfg.data && this.cfg.data.compounds, needle = q.toLowerCase(), hits = [];
+    (data && data.features || []).forEach(function (f) {
+      var p = f.properties || {};
+      if (hits.length < 8 && String(p.name || "").toLowerCase().indexOf(needle) >= 0) {
+        var b = L.geoJSON(f).getBounds();
+        hits.push({ id: f.id, name: p.name, street: p.street, district: p.district,
+                    bbox: [b.getWest(), b.getSouth(), b.getEast(), b.getNorth()] });
+      }
+    });
+    return Promise.resolve(hits);
+  };
+
+  App.prototype.showHits = function (list, hits, input) {
+    var self = this;
+    list.textContent = "";
+    if (!hits.length) { list.appendChild(el("li", "cgis-muted", this.t.no_results)); return; }
+    hits.forEach(function (h) {
+      var li = el("li", "cgis-search-hit");
+      li.setAttribute("data-id", String(h.id));
+      li.appendChild(el("span", "cgis-search-name", h.name));
+      var where = [h.street, h.district].filter(function (v) { return v; }).join(" · ");
+      if (where) { li.appendChild(el("span", "cgis-muted", " " + where)); }
+      li.addEventListener("click", function () { self.goTo(h, input, list); });
+      list.appendChild(li);
+    });
+  };
+
+  App.prototype.goTo = function (hit, input, list) {
+    var sw = this.toLatLng(hit.bbox[0], hit.bbox[1]), ne = this.toLatLng(hit.bbox[2], hit.bbox[3]);
+    this.focusId = hit.id;
+    if (input) { input.value = hit.name || ""; }
+    if (list) { list.textContent = ""; }
+    this.map.fitBounds(L.latLngBounds(sw, ne), { maxZoom: 17, padding: [40, 40] });
+    this.openFocus();
+  };
+
+  // ------------------------------------------------------------ test and debug hooks
+
+  App.prototype.drawn = function (id) {
+    var lay = this.layers[id] || this.overlays[id];
+    var n = 0;
+    if (!lay || !this.map.hasLayer(lay.group)) { return 0; }
+    lay.group.eachLayer(function (l) { n += l.getLayers ? l.getLayers().length : 1; });
+    return n;
+  };
+
+  window.CompoundMap = {
+    init: function (map, cfg, refs) { return new App(map, cfg, refs); },
+    toGcj: toGcj,
+    snapToTiles: snapToTiles
+  };
+})();

@@ -1,0 +1,236 @@
+"""The web map end to end: a real server on the demo district, headless Chromium, no internet.
+
+One server and one browser for the module. Every request that leaves 127.0.0.1 (basemap tiles,
+or a CDN if anything still linked one) is aborted and recorded, as on an offline intranet.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+import shapely
+
+from geo_service.catalog import load_catalog
+from geo_service.maps import assets
+from geo_service.store.base import Query
+
+from .servers import running_server
+from .test_webmap import XSS, add_xss_compound
+
+sync_api = pytest.importorskip("playwright.sync_api")
+Image = pytest.importorskip("PIL.Image")
+
+CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+ARGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+        "--disable-component-update", "--no-first-run", "--disable-sync"]
+pytestmark = [
+    pytest.mark.skipif(not Path(CHROMIUM).exists(), reason=f"no Chromium at {CHROMIUM}"),
+    pytest.mark.skipif(bool(assets.missing()), reason=f"web map assets missing: {assets.FETCH_HINT}"),
+]
+
+# Until app.py includes geo_service.api.maps, the server gets the router through this shim.
+SHIM = '''
+import geo_service.api.app as _app
+_create = _app.create_app
+def create_app(*args, **kwargs):
+    app = _create(*args, **kwargs)
+    if not any(getattr(r, "path", None) == "/map" for r in app.routes):
+        from geo_service.api import maps
+        app.include_router(maps.router)
+    return app
+_app.create_app = create_app
+'''
+
+
+def _app_has_map(gpkg: Path) -> bool:
+    from geo_service.api.app import create_app
+    from geo_service.settings import Settings
+
+    app = create_app(Settings(gpkg=gpkg))
+    try:
+        return any(getattr(r, "path", None) == "/map" for r in app.routes)
+    finally:
+        app.state.store.close()
+
+
+@pytest.fixture(scope="module")
+def server(demo_gpkg, tmp_path_factory):
+    from geo_service.store.geopackage import GeoPackageStore
+
+    folder = tmp_path_factory.mktemp("webmap_e2e")
+    gpkg = folder / "demo.gpkg"
+    shutil.copy(demo_gpkg, gpkg)
+    with GeoPackageStore(gpkg, load_catalog(Path(__file__).resolve().parent.parent / "layers")) as store:
+        xss_id = add_xss_compound(store)
+        frame = store.query("compounds", Query(filters=Query.equals(name="梅陇三村"))).features
+        meilong = SimpleNamespace(id=int(frame.index[0]), households=int(frame["households"].iloc[0]),
+                                  bounds=shapely.bounds(frame.geometry.iloc[0]).tolist(),
+                                  inside=shapely.point_on_surface(frame.geometry.iloc[0]))
+    env = {"GEO_SERVICE_GPKG": str(gpkg), "GEO_SERVICE_STATIC_MAPS_DIR": str(folder / "static_maps"),
+           "NO_PROXY": "127.0.0.1,localhost"}
+    if not _app_has_map(gpkg):
+        (folder / "shim").mkdir()
+        (folder / "shim" / "sitecustomize.py").write_text(SHIM)
+        env["PYTHONPATH"] = os.pathsep.join([str(folder / "shim"), *filter(None, [os.environ.get("PYTHONPATH")])])
+    with running_server(env, log=folder / "server.log") as base:
+        yield SimpleNamespace(base=base, gpkg=gpkg, folder=folder, env=env, xss_id=xss_id, meilong=meilong)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with sync_api.sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def page(browser):
+    context = browser.new_context(viewport={"width": 1100, "height": 760}, locale="zh-CN")
+    pg = context.new_page()
+    pg.dialogs, pg.offsite, pg.errors = [], [], []
+    pg.on("dialog", lambda d: (pg.dialogs.append(d.message), d.dismiss()))
+    pg.on("pageerror", lambda e: pg.errors.append(str(e)))
+
+    def route(r):
+        url = r.request.url
+        if url.startswith(("http://127.0.0.1", "file:", "data:", "blob:")):
+            r.continue_()
+        else:
+            pg.offsite.append((r.request.resource_type, url))
+            r.abort()
+
+    pg.route("**/*", route)
+    yield pg
+    context.close()
+
+
+def open_map(pg, url: str) -> None:
+    pg.goto(url)
+    pg.wait_for_function("window.compoundMap !== undefined", timeout=15_000)
+    idle(pg)
+
+
+def idle(pg) -> None:
+    pg.evaluate("window.compoundMap.idle()")
+
+
+def map_pixels(pg) -> np.ndarray:
+    """The map area as an RGB array (a screenshot)."""
+    return np.asarray(Image.open(io.BytesIO(pg.locator(".folium-map").screenshot())).convert("RGB"), dtype=np.int16)
+
+
+def drawn_pixels(pixels: np.ndarray) -> int:
+    """Pixels that differ from the plain background (#eef0ec): features, clusters and the controls."""
+    return int((np.abs(pixels - np.array([0xEE, 0xF0, 0xEC])).max(axis=2) > 24).sum())
+
+
+def changed_pixels(a: np.ndarray, b: np.ndarray) -> int:
+    return int((np.abs(a - b).max(axis=2) > 24).sum())
+
+
+def test_map_renders_offline_and_layers_toggle(server, page):
+    open_map(page, server.base + "/map")
+    assert page.errors == []
+    assert page.evaluate("window.compoundMap.drawn('compounds')") > 0
+    assert [u for kind, u in page.offsite if kind != "image"] == []  # only basemap tiles were off-site
+    before = map_pixels(page)
+    page.locator(".leaflet-control-container").evaluate("e => e.style.visibility = 'hidden'")
+    assert drawn_pixels(map_pixels(page)) > 20_000, "the map area is blank"
+    page.locator(".leaflet-control-container").evaluate("e => e.style.visibility = ''")
+    label = page.locator(".leaflet-control-layers-overlays label", has_text="住宅小区")
+    label.locator("input").click()
+    idle(page)
+    assert page.evaluate("window.compoundMap.drawn('compounds')") == 0
+    assert changed_pixels(before, map_pixels(page)) > 5_000  # the compounds are gone from the picture
+    label.locator("input").click()
+    idle(page)
+    assert page.evaluate("window.compoundMap.drawn('compounds')") > 0
+
+
+def test_clicking_a_compound_opens_its_popup(server, page):
+    m = server.meilong
+    open_map(page, server.base + "/map?layers=compounds")
+    page.evaluate(f"void window.compoundMap.map.setView([{m.inside.y}, {m.inside.x}], 17, {{animate: false}})")
+    page.wait_for_timeout(300)
+    idle(page)
+    point = page.evaluate(f"window.compoundMap.map.latLngToContainerPoint([{m.inside.y}, {m.inside.x}])")
+    box = page.locator(".folium-map").bounding_box()
+    page.mouse.click(box["x"] + point["x"], box["y"] + point["y"])
+    popup = page.locator(".leaflet-popup-content .cgis-popup")
+    popup.locator(".cgis-popup-table").wait_for()
+    text = popup.inner_text()
+    assert "梅陇三村" in text and "户数" in text and f"{m.households} 户" in text, text
+    links = popup.locator("a").evaluate_all("els => els.map(a => a.href)")
+    assert f"{server.base}/collections/compounds/items/{m.id}" in links
+    assert f"{server.base}/reports/compounds/{m.id}.pdf" in links
+
+
+def test_search_zooms_to_the_compound(server, page):
+    m = server.meilong
+    open_map(page, server.base + "/map")
+    box = page.locator(".cgis-search input")
+    box.fill("梅陇三村")
+    page.locator(".cgis-search-hit", has_text="梅陇三村").first.wait_for()
+    box.press("Enter")
+    minx, miny, maxx, maxy = m.bounds
+    page.wait_for_function(
+        f"""() => {{ const c = window.compoundMap.map.getCenter(), z = window.compoundMap.map.getZoom();
+              return z >= 15 && c.lng > {minx} && c.lng < {maxx} && c.lat > {miny} && c.lat < {maxy}; }}""",
+        timeout=10_000)
+    idle(page)
+    page.locator(".leaflet-popup-content .cgis-popup-name", has_text="梅陇三村").wait_for()
+
+
+def test_markup_in_data_shows_as_text(server, page):
+    open_map(page, f"{server.base}/map/compounds/{server.xss_id}")
+    name = page.locator(".leaflet-popup-content .cgis-popup-name")
+    name.wait_for()
+    assert name.inner_text() == XSS
+    assert page.locator(".cgis-title").inner_text() == XSS
+    assert page.title() == XSS
+    page.evaluate(f"void window.compoundMap.layers.compounds.byId[{server.xss_id}].openTooltip()")
+    assert page.locator(".leaflet-tooltip").inner_text() == XSS
+    page.locator(".cgis-search input").fill("onerror")
+    hit = page.locator(".cgis-search-hit .cgis-search-name").first
+    hit.wait_for()
+    assert hit.inner_text() == XSS
+    page.wait_for_timeout(300)
+    assert page.dialogs == [] and page.errors == []
+    assert page.evaluate("document.querySelectorAll('img[src=\"x\"]').length") == 0
+
+
+def test_gcj02_shift_matches_the_python_transform(server, page):
+    from geo_service.crs import wgs84_to_gcj02
+
+    open_map(page, server.base + "/map?layers=compounds")
+    for lon, lat in [(121.4, 31.12), (116.39, 39.9), (113.26, 23.13)]:
+        js = page.evaluate(f"CompoundMap.toGcj({lon}, {lat})")
+        py = wgs84_to_gcj02(lon, lat)
+        assert abs(js[0] - float(py[0])) < 1e-9 and abs(js[1] - float(py[1])) < 1e-9
+    assert page.evaluate("CompoundMap.toGcj(2.35, 48.85)") == [2.35, 48.85]  # outside China: unchanged
+
+
+def test_exported_file_opens_offline(server, page):
+    m = server.meilong
+    out = server.folder / "export.html"
+    subprocess.run([sys.executable, "-m", "geo_service.cli", "export", "map", "--compound", str(m.id), "--out",
+                    str(out)], env={**os.environ, **server.env}, check=True, capture_output=True, timeout=120)
+    open_map(page, out.as_uri())
+    assert [u for kind, u in page.offsite if kind != "image"] == []
+    assert page.errors == []
+    assert page.evaluate("window.compoundMap.drawn('compounds')") > 0
+    popup = page.locator(".leaflet-popup-content .cgis-popup")  # opened on the exported compound
+    popup.locator(".cgis-popup-table").wait_for()
+    assert "梅陇三村" in popup.inner_text() and f"{m.households} 户" in popup.inner_text()
+    assert drawn_pixels(map_pixels(page)) > 20_000
+    page.locator(".cgis-search input").fill("梅陇三村")  # the search box works on the embedded data
+    page.locator(".cgis-search-hit", has_text="梅陇三村").first.wait_for()
