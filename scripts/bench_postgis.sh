@@ -76,8 +76,8 @@ echo "compound-gis up: http://127.0.0.1:$OURS_PORT on $URL"
 
 # (6) the load, both servers interleaved
 "$PEERS/run_all.sh" \
-  "ours|http://127.0.0.1:$OURS_PORT|fire_hydrants|f=json|" \
-  "tipg|http://127.0.0.1:$TIPG_PORT|public.fire_hydrants|f=geojson|"
+  "ours|http://127.0.0.1:$OURS_PORT|fire_hydrants|f=json|/collections/fire_hydrants/tiles/WebMercatorQuad/{z}/{x}/{y}" \
+  "tipg|http://127.0.0.1:$TIPG_PORT|public.fire_hydrants|f=geojson|/collections/public.fire_hydrants/tiles/WebMercatorQuad/{z}/{x}/{y}"
 
 if [ "${KEEP:-0}" != 1 ]; then
   stop_ours

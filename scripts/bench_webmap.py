@@ -66,15 +66,8 @@ def build_city(path: Path, scale: float, rebuild: bool) -> dict[str, int]:
 
 
 def server_env(gpkg: Path, folder: Path) -> dict[str, str]:
-    """Settings for the server; the maps router comes through a shim while app.py lacks it."""
-    from tests.test_webmap_browser import SHIM, _app_has_map
-
-    env = {"GEO_SERVICE_GPKG": str(gpkg), "NO_PROXY": "127.0.0.1,localhost"}
-    if not _app_has_map(gpkg):
-        (folder / "shim").mkdir(parents=True, exist_ok=True)
-        (folder / "shim" / "sitecustomize.py").write_text(SHIM)
-        env["PYTHONPATH"] = str(folder / "shim")
-    return env
+    """Settings for the server."""
+    return {"GEO_SERVICE_GPKG": str(gpkg), "NO_PROXY": "127.0.0.1,localhost"}
 
 
 def new_page(browser):

@@ -27,15 +27,9 @@ pytestmark = pytest.mark.skipif(bool(assets.missing()), reason=f"web map assets 
 
 
 def app_with_map(settings, store=None):
-    """The service app with the map router (app.py includes it; older app.py files did not)."""
-    from geo_service.api import maps
     from geo_service.api.app import create_app
 
-    app = create_app(settings, store)
-    if not any(getattr(r, "path", None) == "/map" for r in app.routes):
-        app.include_router(maps.router)
-        app.state.conformance += maps.CONFORMANCE
-    return app
+    return create_app(settings, store)
 
 
 def add_xss_compound(store) -> int:

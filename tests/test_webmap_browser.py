@@ -36,31 +36,6 @@ pytestmark = [
     pytest.mark.skipif(bool(assets.missing()), reason=f"web map assets missing: {assets.FETCH_HINT}"),
 ]
 
-# Until app.py includes geo_service.api.maps, the server gets the router through this shim.
-SHIM = '''
-import geo_service.api.app as _app
-_create = _app.create_app
-def create_app(*args, **kwargs):
-    app = _create(*args, **kwargs)
-    if not any(getattr(r, "path", None) == "/map" for r in app.routes):
-        from geo_service.api import maps
-        app.include_router(maps.router)
-    return app
-_app.create_app = create_app
-'''
-
-
-def _app_has_map(gpkg: Path) -> bool:
-    from geo_service.api.app import create_app
-    from geo_service.settings import Settings
-
-    app = create_app(Settings(gpkg=gpkg))
-    try:
-        return any(getattr(r, "path", None) == "/map" for r in app.routes)
-    finally:
-        app.state.store.close()
-
-
 @pytest.fixture(scope="module")
 def server(demo_gpkg, tmp_path_factory):
     from geo_service.store.geopackage import GeoPackageStore
@@ -76,10 +51,6 @@ def server(demo_gpkg, tmp_path_factory):
                                   inside=shapely.point_on_surface(frame.geometry.iloc[0]))
     env = {"GEO_SERVICE_GPKG": str(gpkg), "GEO_SERVICE_STATIC_MAPS_DIR": str(folder / "static_maps"),
            "NO_PROXY": "127.0.0.1,localhost"}
-    if not _app_has_map(gpkg):
-        (folder / "shim").mkdir()
-        (folder / "shim" / "sitecustomize.py").write_text(SHIM)
-        env["PYTHONPATH"] = os.pathsep.join([str(folder / "shim"), *filter(None, [os.environ.get("PYTHONPATH")])])
     with running_server(env, log=folder / "server.log") as base:
         yield SimpleNamespace(base=base, gpkg=gpkg, folder=folder, env=env, xss_id=xss_id, meilong=meilong)
 
