@@ -24,6 +24,7 @@ from ..analysis.params import ParamError
 from ..analysis.registry import REGISTRY, Analysis
 from ..analysis.result import AnalysisResult
 from ..analysis.runner import layers_read, load_frames, versions
+from .errors import ApiError
 from .features import GEOJSON, base_url, json_response
 
 router = APIRouter()
@@ -35,10 +36,7 @@ COMMON = ("f", "part", "lang")
 CACHE_ENTRIES = 8  # whole-city results are a few MB each
 
 
-def _error(status: int, code: str, description: str):
-    from .app import ApiError
-
-    return ApiError(status, code, description)
+_error = ApiError  # (status, code, description)
 
 
 # ------------------------------------------------------------------ cache

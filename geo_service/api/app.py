@@ -15,21 +15,10 @@ from ..settings import Settings
 from ..store import FeatureStore, open_store
 from ..store.base import StoreError
 from .crs_support import UnsupportedCRS
+from .errors import ApiError, error_response
 from .geojson import FeatureCache
 
 log = logging.getLogger("geo_service.api")
-
-
-class ApiError(Exception):
-    """An error with an OGC-style code; rendered as {"code", "description"}."""
-
-    def __init__(self, status: int, code: str, description: str):
-        super().__init__(description)
-        self.status, self.code, self.description = status, code, description
-
-
-def error_response(status: int, code: str, description: str) -> JSONResponse:
-    return JSONResponse({"code": code, "description": description}, status_code=status)
 
 
 def create_app(settings: Settings | None = None, store: FeatureStore | None = None) -> FastAPI:

@@ -19,6 +19,7 @@ from ..analysis import compound_assets as ca
 from ..crs import metric_crs
 from ..store.base import FeatureStore, Filter, QueryResult
 from ..store.base import Query as StoreQuery
+from .errors import ApiError
 from .features import GEOJSON, JSON, LayerId, base_url, json_response, spec_of
 from .geojson import collection_bytes, encode_features, plain
 
@@ -147,7 +148,6 @@ class GeoJSONResponse(JSONResponse):
 
 
 def _bad(msg: str):
-    from .app import ApiError
 
     return ApiError(400, "InvalidParameterValue", msg)
 

@@ -35,6 +35,7 @@ from ..ingest.geometry import check_geometries
 from ..store.base import InvalidFeature, PreconditionFailed, feature_etag
 from .auth import AuthError, Principal, require_editor, require_reader
 from .crs_support import CRS84, parse_crs_uri, supported_crs, to_crs84
+from .errors import ApiError
 from .features import GEOJSON, JSON, LayerId, base_url, spec_of
 from .geojson import geometry_dict
 
@@ -79,7 +80,6 @@ ContentCrs = Header(None, alias="Content-Crs",
 
 
 def _error(status: int, code: str, description: str) -> Exception:
-    from .app import ApiError  # late import: app imports the routers
 
     return ApiError(status, code, description)
 

@@ -37,6 +37,7 @@ from ..store.base import Query as StoreQuery
 from ..store.filtering import coerce_value
 from . import html
 from .crs_support import CRS84, InvalidBbox, bbox_to_crs84, from_crs84, parse_crs_uri, supported_crs, warm_up
+from .errors import ApiError
 from .geojson import collection_bytes, encode_features, geometry_dict
 
 GEOJSON = "application/geo+json"
@@ -84,7 +85,6 @@ def base_url(request: Request) -> str:
 
 
 def _bad(msg: str, status: int = 400, code: str = "InvalidParameterValue"):
-    from .app import ApiError
 
     return ApiError(status, code, msg)
 

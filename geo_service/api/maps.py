@@ -17,6 +17,7 @@ from fastapi.responses import FileResponse, Response
 
 from ..maps import assets, basemaps, tiles, webmap
 from ..maps.data import OVERLAYS, MapData, MapDataError
+from .errors import ApiError
 from .features import LayerId, base_url, check_params, json_response, spec_of
 
 router = APIRouter()
@@ -39,10 +40,7 @@ Zoom = Query(..., ge=0, le=24, description="the map's zoom level: decides cluste
 _LOCK = threading.Lock()
 
 
-def _error(status: int, code: str, description: str):
-    from .app import ApiError
-
-    return ApiError(status, code, description)
+_error = ApiError  # (status, code, description)
 
 
 def map_data(request: Request) -> MapData:

@@ -23,6 +23,7 @@ from fastapi.responses import FileResponse, RedirectResponse, Response
 from ..maps import report_files as files
 from ..maps.report_data import Scope
 from ..maps.report_jobs import ReportJobs, job_body
+from .errors import ApiError
 from .features import base_url, json_response
 
 router = APIRouter(tags=["Reports"])
@@ -35,10 +36,7 @@ _LANG = Query(None, description="language of the report: zh or en (default: sett
 _JOBS_LOCK = threading.Lock()
 
 
-def _error(status: int, code: str, description: str):
-    from .app import ApiError
-
-    return ApiError(status, code, description)
+_error = ApiError  # (status, code, description)
 
 
 def _jobs(request: Request) -> ReportJobs:

@@ -262,6 +262,17 @@ class FeatureStore(abc.ABC):
         self.close()
 
 
+def check_properties(spec: LayerSpec, props: list[str] | None) -> list[str]:
+    """The fields a query returns: all, or the requested ones, which must exist."""
+    if props is None:
+        return spec.field_names
+    bad = [p for p in props if not spec.has_field(p)]
+    if bad:
+        raise InvalidQuery(f"{spec.id}: unknown properties {', '.join(map(repr, bad))}; "
+                           f"fields: {', '.join(spec.field_names)}")
+    return list(props)
+
+
 def feature_etag(properties: Mapping[str, Any], geometry: BaseGeometry | None) -> str:
     """A strong ETag from a feature's content: it changes exactly when the feature does."""
     import hashlib

@@ -37,6 +37,7 @@ from .base import (
     NotFound,
     Query,
     QueryResult,
+    check_properties,
     check_write,
     plain_value,
 )
@@ -307,20 +308,11 @@ class GeoPackageStore(FeatureStore):
                 pos = pos[q.offset:]
             if q.limit is not None:
                 pos = pos[: q.limit]
-            fields = self._projection(lay.spec, q.properties)
+            fields = check_properties(lay.spec, q.properties)
             attrs = lay.attrs.iloc[pos][fields]
             attrs.index = pd.Index(lay.ids[pos], name="id")
             frame = gpd.GeoDataFrame(attrs, geometry=gpd.array.from_shapely(lay.geoms[pos], crs="EPSG:4326"))
             return QueryResult(frame, matched)
-
-    def _projection(self, spec: LayerSpec, props: list[str] | None) -> list[str]:
-        if props is None:
-            return spec.field_names
-        bad = [p for p in props if not spec.has_field(p)]
-        if bad:
-            raise InvalidQuery(f"{spec.id}: unknown properties {', '.join(map(repr, bad))}; "
-                               f"fields: {', '.join(spec.field_names)}")
-        return list(props)
 
     def _spatial_positions(self, lay: _Layer, q: Query) -> np.ndarray | None:
         pos = None

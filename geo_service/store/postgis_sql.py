@@ -18,7 +18,7 @@ from psycopg import sql
 
 from ..catalog import FieldSpec, LayerSpec
 from ..crs import metric_crs
-from .base import FILTER_OPS, PREDICATES, Filter, InvalidQuery, Query
+from .base import FILTER_OPS, PREDICATES, Filter, InvalidQuery, Query, check_properties
 from .filtering import coerce_value
 from .geopackage import _check_bbox as check_bbox
 from .postgis_schema import CAST_TYPES
@@ -64,14 +64,7 @@ def cast(f: FieldSpec, array: bool = False) -> sql.Composable:
     return sql.SQL("%s::" + CAST_TYPES[f.type] + ("[]" if array else ""))
 
 
-def projection(spec: LayerSpec, props: list[str] | None) -> list[str]:
-    if props is None:
-        return spec.field_names
-    bad = [p for p in props if not spec.has_field(p)]
-    if bad:
-        raise InvalidQuery(f"{spec.id}: unknown properties {', '.join(map(repr, bad))}; "
-                           f"fields: {', '.join(spec.field_names)}")
-    return list(props)
+projection = check_properties  # the same rule as the embedded store
 
 
 def build_where(spec: LayerSpec, q: Query, configured_metric_crs: str | None) -> Where:
