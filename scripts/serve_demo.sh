@@ -3,6 +3,13 @@
 # embedded GeoPackage when it is missing, and serve the API and web map on 127.0.0.1.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# Meeting reports need a CJK font (Debian's Noto CJK); install it when missing and apt is at hand.
+if ! dpkg-query -W -f='${Status}' fonts-noto-cjk 2>/dev/null | grep -q "install ok installed" \
+   && command -v apt-get >/dev/null; then
+  SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  $SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends \
+    fonts-noto-cjk >/dev/null || echo "note: fonts-noto-cjk not installed; PDF reports will say so" >&2
+fi
 PYTHON=${PYTHON:-python3}
 [ -x .venv/bin/python ] || "$PYTHON" -m venv .venv
 .venv/bin/python -m pip install -q --disable-pip-version-check --upgrade pip
