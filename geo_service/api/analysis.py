@@ -36,7 +36,6 @@ COMMON = ("f", "part", "lang")
 CACHE_ENTRIES = 8  # whole-city results are a few MB each
 
 
-_error = ApiError  # (status, code, description)
 
 
 # ------------------------------------------------------------------ cache
@@ -115,7 +114,7 @@ def _run(request: Request, analysis: Analysis, query: dict[str, Any]) -> Respons
     allowed = {p.name for p in analysis.params} | set(COMMON)
     unknown = sorted(set(request.query_params) - allowed)
     if unknown:
-        raise _error(400, "InvalidParameterValue",
+        raise ApiError(400, "InvalidParameterValue",
                      f"unknown parameter(s) {', '.join(unknown)}; {analysis.name} takes: {', '.join(sorted(allowed))}")
     fmt = query.pop("f") or "json"
     part = query.pop("part") or analysis.parts[0]
@@ -124,17 +123,17 @@ def _run(request: Request, analysis: Analysis, query: dict[str, Any]) -> Respons
     try:
         analysis.resolve(settings.analysis_params)
     except ParamError as e:
-        raise _error(500, "ServerError", f"settings.analysis_params is invalid: {e}") from None
+        raise ApiError(500, "ServerError", f"settings.analysis_params is invalid: {e}") from None
     try:
         params = analysis.resolve(settings.analysis_params, {k: v for k, v in query.items() if v is not None})
     except ParamError as e:
-        raise _error(400, "InvalidParameterValue", str(e)) from None
+        raise ApiError(400, "InvalidParameterValue", str(e)) from None
 
     store = request.app.state.store
     try:
         layers = layers_read(analysis, store)
     except LookupError as e:
-        raise _error(404, "NotFound", str(e)) from None
+        raise ApiError(404, "NotFound", str(e)) from None
     stamps = versions(store, layers)
     key = (analysis.name, tuple(sorted(params.items())), tuple(sorted(stamps.items())), settings.metric_crs)
 
@@ -142,12 +141,12 @@ def _run(request: Request, analysis: Analysis, query: dict[str, Any]) -> Respons
         try:
             return analysis.run(load_frames(store, layers), params, settings.metric_crs)
         except ParamError as e:
-            raise _error(400, "InvalidParameterValue", str(e)) from None
+            raise ApiError(400, "InvalidParameterValue", str(e)) from None
 
     entry = _cache(request).get(key, compute)
     result: AnalysisResult = entry["result"]
     if part not in result.parts:
-        raise _error(404, "NotFound", f"{analysis.name} has no part {part!r} for this data; parts: "
+        raise ApiError(404, "NotFound", f"{analysis.name} has no part {part!r} for this data; parts: "
                                       f"{', '.join(result.parts)}")
     etag = '"' + hashlib.blake2b(repr((key, part, fmt, lang)).encode(), digest_size=12).hexdigest() + '"'
     if etag in [t.strip() for t in request.headers.get("if-none-match", "").split(",")]:

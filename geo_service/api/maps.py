@@ -40,7 +40,6 @@ Zoom = Query(..., ge=0, le=24, description="the map's zoom level: decides cluste
 _LOCK = threading.Lock()
 
 
-_error = ApiError  # (status, code, description)
 
 
 def map_data(request: Request) -> MapData:
@@ -49,8 +48,8 @@ def map_data(request: Request) -> MapData:
     with _LOCK:
         if getattr(state, "map_data", None) is None:
             s = state.settings
-            state.map_data = MapData(state.store, max_features=int(getattr(s, "map_max_features", 2000)),
-                                     cluster_px=int(getattr(s, "map_cluster_px", 36)),
+            state.map_data = MapData(state.store, max_features=s.map_max_features,
+                                     cluster_px=s.map_cluster_px,
                                      analysis_params=s.analysis_params, metric_crs=s.metric_crs)
     return state.map_data
 
@@ -59,12 +58,13 @@ def _bbox(text: str) -> tuple[float, float, float, float]:
     try:
         values = tuple(float(v) for v in text.split(","))
     except ValueError:
-        raise _error(400, "InvalidParameterValue", f"bbox={text!r}: four numbers minlon,minlat,maxlon,maxlat") from None
+        raise ApiError(400, "InvalidParameterValue",
+                       f"bbox={text!r}: four numbers minlon,minlat,maxlon,maxlat") from None
     if len(values) != 4 or not all(math.isfinite(v) for v in values):
-        raise _error(400, "InvalidParameterValue", f"bbox={text!r}: four numbers minlon,minlat,maxlon,maxlat")
+        raise ApiError(400, "InvalidParameterValue", f"bbox={text!r}: four numbers minlon,minlat,maxlon,maxlat")
     minx, miny, maxx, maxy = values
     if not (-180 <= minx <= maxx <= 180 and -90 <= miny <= maxy <= 90):
-        raise _error(400, "InvalidParameterValue", f"bbox={text!r}: lon/lat in range, min before max")
+        raise ApiError(400, "InvalidParameterValue", f"bbox={text!r}: lon/lat in range, min before max")
     return values
 
 
@@ -84,7 +84,7 @@ def _visible(md: MapData, layers: str | None) -> list[str] | None:
     known = [*md.store.catalog.ids(), *OVERLAYS]
     bad = [n for n in names if n not in known]
     if bad:
-        raise _error(400, "InvalidParameterValue",
+        raise ApiError(400, "InvalidParameterValue",
                      f"layers: {', '.join(map(repr, bad))} unknown; use: {', '.join(known)}")
     return names
 
@@ -99,7 +99,7 @@ def _page(request: Request, color_by: str | None, layers: str | None, bounds, fo
         schemes = {spec.id: md.scheme(spec.id, color_by if spec.id == COMPOUNDS else None)
                    for spec in md.store.catalog}
     except MapDataError as e:
-        raise _error(e.status, "InvalidParameterValue", str(e)) from None
+        raise ApiError(e.status, "InvalidParameterValue", str(e)) from None
     base = base_url(request)
     page = webmap.MapPage(
         catalog=md.store.catalog, lang=lang, schemes=schemes, bounds=bounds,
@@ -108,7 +108,7 @@ def _page(request: Request, color_by: str | None, layers: str | None, bounds, fo
     try:
         html = webmap.render(page, asset_prefix=f"{base}/static")
     except assets.AssetsMissing as e:
-        raise _error(503, "Unavailable", str(e)) from None
+        raise ApiError(503, "Unavailable", str(e)) from None
     return Response(html, media_type=HTML)
 
 
@@ -148,7 +148,7 @@ def layer_view(request: Request, layer: str = Path(..., pattern=r"^[a-z][a-z0-9_
     try:
         body = map_data(request).view(layer, _bbox(bbox), zoom, color_by)
     except MapDataError as e:
-        raise _error(e.status, "NotFound" if e.status == 404 else "InvalidParameterValue", str(e)) from None
+        raise ApiError(e.status, "NotFound" if e.status == 404 else "InvalidParameterValue", str(e)) from None
     return _json(request, body)
 
 
@@ -160,7 +160,7 @@ def overlay_view(request: Request, name: str = Path(..., pattern=r"^[a-z][a-z0-9
     try:
         body = map_data(request).overlay(name, _bbox(bbox), zoom)
     except MapDataError as e:
-        raise _error(e.status, "NotFound" if e.status == 404 else "InvalidParameterValue", str(e)) from None
+        raise ApiError(e.status, "NotFound" if e.status == 404 else "InvalidParameterValue", str(e)) from None
     return _json(request, body)
 
 
@@ -239,7 +239,7 @@ def collection_tile(request: Request, collection_id: str = LayerId, z: int = Pat
     check_params(request, ["f"])
     spec_of(request, collection_id)
     if x >= 2**z or y >= 2**z:
-        raise _error(404, "NotFound", f"tile {z}/{x}/{y} is outside the tile matrix {z} ({2**z} x {2**z} tiles)")
+        raise ApiError(404, "NotFound", f"tile {z}/{x}/{y} is outside the tile matrix {z} ({2**z} x {2**z} tiles)")
     body = map_data(request).tile(collection_id, z, x, y)
     etag = '"' + hashlib.blake2b(body, digest_size=10).hexdigest() + '"'
     headers = {"ETag": etag, "Cache-Control": "no-cache"}
@@ -262,5 +262,5 @@ def static(path: str):
     file = assets.static_file(path)
     if file is None:
         hint = f"; {assets.FETCH_HINT}" if path.startswith(assets.VENDOR + "/") else ""
-        raise _error(404, "NotFound", f"no static file {path!r}{hint}")
+        raise ApiError(404, "NotFound", f"no static file {path!r}{hint}")
     return FileResponse(file, headers={"Cache-Control": "public, max-age=86400"})

@@ -36,7 +36,6 @@ _LANG = Query(None, description="language of the report: zh or en (default: sett
 _JOBS_LOCK = threading.Lock()
 
 
-_error = ApiError  # (status, code, description)
 
 
 def _jobs(request: Request) -> ReportJobs:
@@ -66,7 +65,7 @@ def _disposition(name: str) -> str:
 
 def _check_name(name: str) -> str:
     if not name.strip() or len(name) > MAX_NAME:
-        raise _error(400, "InvalidParameterValue", f"the name must have 1 to {MAX_NAME} characters")
+        raise ApiError(400, "InvalidParameterValue", f"the name must have 1 to {MAX_NAME} characters")
     return name
 
 
@@ -134,7 +133,7 @@ def district_report(request: Request, name: str = Path(..., description="distric
 def report_job(request: Request, job_id: str = Path(..., pattern=r"^[0-9a-f]{8,64}$")) -> Response:
     state = _jobs(request).read(job_id)
     if state is None:
-        raise _error(404, "NotFound", f"no report job {job_id}")
+        raise ApiError(404, "NotFound", f"no report job {job_id}")
     base = base_url(request)
     if state.status == "done" and (FsPath(request.app.state.settings.static_maps_dir) / state.file).is_file():
         return RedirectResponse(f"{base}/reports/jobs/{job_id}/file", status_code=303)
@@ -150,8 +149,8 @@ def report_job_file(request: Request, job_id: str = Path(..., pattern=r"^[0-9a-f
     state = _jobs(request).read(job_id)
     folder = FsPath(request.app.state.settings.static_maps_dir)
     if state is None or state.status != "done" or not (folder / state.file).is_file():
-        raise _error(404, "NotFound", f"report job {job_id} has no finished file")
+        raise ApiError(404, "NotFound", f"report job {job_id} has no finished file")
     path = files.report_path(folder, Scope(*state.scope), state.title, state.format, state.lang)
     if path.name != state.file:  # the job file names its report; never serve anything else
-        raise _error(404, "NotFound", f"report job {job_id} has no finished file")
+        raise ApiError(404, "NotFound", f"report job {job_id} has no finished file")
     return _file_response(request, path, state.id)

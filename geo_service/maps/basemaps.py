@@ -69,7 +69,7 @@ def configured(settings: Any, api_base: str | None) -> list[Basemap]:
     """The basemaps the settings ask for, in order, without the ones that cannot work here.
 
     ``api_base`` None (an exported file) leaves out the local folder, which only the service serves."""
-    kinds = getattr(settings, "map_basemaps", None) or DEFAULT
+    kinds = settings.map_basemaps or DEFAULT
     if isinstance(kinds, str):
         kinds = [k.strip() for k in kinds.split(",") if k.strip()]
     out: list[Basemap] = []
@@ -80,7 +80,7 @@ def configured(settings: Any, api_base: str | None) -> list[Basemap]:
             out.append(Basemap("osm", "OpenStreetMap", "OpenStreetMap", "https://tile.openstreetmap.org/{z}/{x}/{y}.png",
                                "&copy; OpenStreetMap contributors", "abc", 19))
         elif kind in ("tianditu", "tianditu_img"):
-            key = getattr(settings, "tianditu_key", None)
+            key = settings.tianditu_key
             if key:
                 out.append(_tianditu(kind, key))
             else:
@@ -98,7 +98,7 @@ def configured(settings: Any, api_base: str | None) -> list[Basemap]:
                 log.warning("map_basemaps: local needs map_tiles_dir (an existing folder); left out")
             elif api_base is not None:
                 out.append(Basemap("local", "本地底图", "Local tiles", api_base + "/map/basemap/{z}/{x}/{y}",
-                                   "", "abc", 20, gcj02=bool(getattr(settings, "map_tiles_gcj02", False))))
+                                   "", "abc", 20, gcj02=settings.map_tiles_gcj02))
         elif kind == "none":
             out.append(Basemap("none", "无底图", "No basemap", None))
     if not any(b.kind == "none" for b in out):
@@ -107,7 +107,7 @@ def configured(settings: Any, api_base: str | None) -> list[Basemap]:
 
 
 def tiles_dir(settings: Any) -> Path | None:
-    folder = getattr(settings, "map_tiles_dir", None)
+    folder = settings.map_tiles_dir
     if folder is None:
         return None
     folder = Path(folder)

@@ -41,10 +41,10 @@ class ReportOutput:
 def basemap_folder(settings):
     """``basemap_local_dir``; else the web map's ``map_tiles_dir``, unless that folder was cut from a GCJ-02 map
     (``map_tiles_gcj02``): its streets sit ~500 m off the WGS84 data, so a printed map gets no basemap."""
-    folder = getattr(settings, "basemap_local_dir", None)
+    folder = settings.basemap_local_dir
     if folder:
         return folder
-    if getattr(settings, "map_tiles_dir", None) and not getattr(settings, "map_tiles_gcj02", False):
+    if settings.map_tiles_dir and not settings.map_tiles_gcj02:
         return settings.map_tiles_dir
     return None
 
