@@ -14,7 +14,8 @@ import shapely
 from fastapi.testclient import TestClient
 from shapely.geometry import Point, shape
 
-from geo_service.api import features
+from geo_service.api import openapi
+from geo_service.api.responses import OPENAPI
 from geo_service.api.app import create_app
 from geo_service.settings import Settings
 from geo_service.store.base import Query, feature_etag
@@ -279,12 +280,12 @@ def test_api_definition_follows_the_settings(backend, store):
 
 
 def test_install_without_startup(backend, store):
-    """create_app may call features.install itself; then /api is right without the lifespan running."""
+    """create_app installs the definition itself; then /api is right without the lifespan running."""
     app = create_app(make_settings(backend), store)
-    features.install(app)
-    features.install(app)  # idempotent
+    openapi.install(app)
+    openapi.install(app)  # idempotent
     r = TestClient(app).get("/api")
-    assert r.headers["content-type"] == features.OPENAPI and r.json()["openapi"].startswith("3.0")
+    assert r.headers["content-type"] == OPENAPI and r.json()["openapi"].startswith("3.0")
 
 
 def test_queryables_feed_the_filters_gdal_sends(shared):

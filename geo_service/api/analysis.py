@@ -10,10 +10,7 @@ serialises; the analyses live in ``geo_service.analysis``.
 
 from __future__ import annotations
 
-import hashlib
 import inspect
-import threading
-from collections import OrderedDict
 from typing import Any, Literal
 
 from fastapi import APIRouter, Query, Request
@@ -25,62 +22,13 @@ from ..analysis.registry import REGISTRY, Analysis
 from ..analysis.result import AnalysisResult
 from ..analysis.runner import layers_read, load_frames, versions
 from .errors import ApiError
-from .features import GEOJSON, base_url, json_response
+from .responses import CSV, GEOJSON, base_url, cached, json_response, key_etag
 
 router = APIRouter()
 CONFORMANCE: list[str] = []
 
-CSV = "text/csv; charset=utf-8"
 FORMATS = ("json", "geojson", "csv")
 COMMON = ("f", "part", "lang")
-CACHE_ENTRIES = 8  # whole-city results are a few MB each
-
-
-
-
-# ------------------------------------------------------------------ cache
-
-class AnalysisCache:
-    """Results and their encodings, least recently used dropped first; one computation per key at a time."""
-
-    def __init__(self, entries: int = CACHE_ENTRIES):
-        self.entries = entries
-        self._data: OrderedDict[tuple, dict[str, Any]] = OrderedDict()
-        self._lock = threading.Lock()
-        self._key_locks: dict[tuple, threading.Lock] = {}
-
-    def get(self, key: tuple, compute) -> dict[str, Any]:
-        with self._lock:
-            if key in self._data:
-                self._data.move_to_end(key)
-                return self._data[key]
-            key_lock = self._key_locks.setdefault(key, threading.Lock())
-        with key_lock:
-            with self._lock:
-                if key in self._data:
-                    return self._data[key]
-            try:
-                entry = {"result": compute(), "encoded": {}}
-                with self._lock:
-                    self._data[key] = entry
-                    while len(self._data) > self.entries:
-                        self._data.popitem(last=False)
-            finally:
-                with self._lock:
-                    self._key_locks.pop(key, None)
-            return entry
-
-
-_CACHE_LOCK = threading.Lock()
-
-
-def _cache(request: Request) -> AnalysisCache:
-    state = request.app.state
-    with _CACHE_LOCK:
-        if getattr(state, "analysis_cache", None) is None:
-            state.analysis_cache = AnalysisCache()
-    return state.analysis_cache
-
 
 # ------------------------------------------------------------------ listing
 
@@ -143,27 +91,23 @@ def _run(request: Request, analysis: Analysis, query: dict[str, Any]) -> Respons
         except ParamError as e:
             raise ApiError(400, "InvalidParameterValue", str(e)) from None
 
-    entry = _cache(request).get(key, compute)
+    # The app's one analysis cache: a result and its encodings, computed once per key.
+    entry = request.app.state.analysis_cache.get(key, lambda: {"result": compute(), "encoded": {}})
     result: AnalysisResult = entry["result"]
     if part not in result.parts:
         raise ApiError(404, "NotFound", f"{analysis.name} has no part {part!r} for this data; parts: "
                                       f"{', '.join(result.parts)}")
-    etag = '"' + hashlib.blake2b(repr((key, part, fmt, lang)).encode(), digest_size=12).hexdigest() + '"'
-    if etag in [t.strip() for t in request.headers.get("if-none-match", "").split(",")]:
-        return Response(status_code=304, headers={"ETag": etag})
-    encoded = entry["encoded"]
-    enc_key = (part, fmt, lang)
-    if enc_key not in encoded:
-        if fmt == "csv":
-            encoded[enc_key] = output.csv_bytes(result[part], lang)
-        else:
-            encoded[enc_key] = output.feature_collection(result[part], _members(request, analysis, part, params,
-                                                                                stamps, result))
-    media = CSV if fmt == "csv" else GEOJSON
-    headers = {"ETag": etag}
-    if fmt == "csv":
-        headers["Content-Disposition"] = f'inline; filename="{analysis.name}-{part}.csv"'
-    return Response(encoded[enc_key], media_type=media, headers=headers)
+
+    def encode() -> bytes:
+        encoded, enc_key = entry["encoded"], (part, fmt, lang)
+        if enc_key not in encoded:
+            encoded[enc_key] = (output.csv_bytes(result[part], lang) if fmt == "csv" else output.feature_collection(
+                result[part], _members(request, analysis, part, params, stamps, result)))
+        return encoded[enc_key]
+
+    headers = {"Content-Disposition": f'inline; filename="{analysis.name}-{part}.csv"'} if fmt == "csv" else None
+    return cached(request, key_etag(key, part, fmt, lang), encode, CSV if fmt == "csv" else GEOJSON,
+                  headers=headers, vary=None)
 
 
 def _members(request: Request, analysis: Analysis, part: str, params: dict[str, Any], stamps: dict[str, int],

@@ -1,24 +1,71 @@
-"""The FastAPI app factory. The API is thin: parse, call the store or an analysis, serialise."""
+"""The FastAPI app factory. The API is thin: parse, call the store or an analysis, serialise.
+
+`create_app` builds every service the routers use once (store, caches, ...) and puts it on
+``app.state``; the one lifespan warms what is slow to start and closes those services at shutdown.
+No router builds state inside a request.
+"""
 
 from __future__ import annotations
 
-import logging
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
 
-from fastapi import Depends, FastAPI, Request
-from fastapi.exceptions import RequestValidationError
+from fastapi import Depends, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.middleware.gzip import GZipMiddleware
-from fastapi.responses import JSONResponse
-from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from ..cache import SingleFlightCache
 from ..settings import Settings
 from ..store import FeatureStore, open_store
-from ..store.base import StoreError
-from .crs_support import UnsupportedCRS
-from .errors import ApiError, error_response
+from . import analysis, auth, capabilities, collections, compounds, edits, items, maps, openapi, reports
+from .crs_support import warm_up
+from .errors import install_error_handlers
 from .geojson import FeatureCache
 
-log = logging.getLogger("geo_service.api")
+ANALYSIS_CACHE_ENTRIES = 8  # whole-city results are a few MB each
+
+# OGC API - Features classes of the read side (capabilities, collections, items); the other
+# routers declare theirs in their own CONFORMANCE lists.
+FEATURES_CONFORMANCE = [
+    "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core",
+    "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/oas30",
+    "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/html",
+    "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/geojson",
+    "http://www.opengis.net/spec/ogcapi-features-2/1.0/conf/crs",
+    "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/queryables",
+    "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/queryables-query-parameters",
+]
+
+
+@dataclass
+class Services:
+    """What the app owns and must close: built by create_app, closed by the lifespan."""
+
+    store: FeatureStore
+    owns_store: bool
+    closers: list = field(default_factory=list)
+
+    def close(self) -> None:
+        for close in reversed(self.closers):
+            close()
+        if self.owns_store:
+            self.store.close()
+
+
+@asynccontextmanager
+async def lifespan(app: FastAPI):
+    warm_up(app.state.settings.metric_crs)  # pyproj's first transformers take ~1 s; not on a request
+    try:
+        yield
+    finally:
+        app.state.services.close()
+
+
+def _conformance(*modules) -> list[str]:
+    out = list(FEATURES_CONFORMANCE)
+    for module in modules:
+        out += [c for c in module.CONFORMANCE if c not in out]
+    return out
 
 
 def create_app(settings: Settings | None = None, store: FeatureStore | None = None) -> FastAPI:
@@ -28,85 +75,39 @@ def create_app(settings: Settings | None = None, store: FeatureStore | None = No
         description="Residential-compound infrastructure: compounds, waterlogging points, parking, e-bike "
                     "charging and fire hydrants as OGC API - Features.",
         version="0.1.0",
-        openapi_url="/api",
-        docs_url="/api.html",
+        openapi_url=None,  # /api and /api.html are routes of capabilities.py
+        docs_url=None,
         redoc_url=None,
+        lifespan=lifespan,
     )
+    services = Services(store if store is not None else open_store(settings), owns_store=store is None)
+    app.state.services = services
     app.state.settings = settings
-    app.state.store = store if store is not None else open_store(settings)
-    app.state.owns_store = store is None
+    app.state.store = services.store
     app.state.cache = FeatureCache()
+    app.state.analysis_cache = SingleFlightCache(ANALYSIS_CACHE_ENTRIES)
 
     app.add_middleware(GZipMiddleware, minimum_size=1024)
     if settings.cors_origins:
         exposed = ["ETag", "Content-Crs", "Location", "Allow", "Accept-Post", "Accept-Patch", "WWW-Authenticate"]
         app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["*"],
                            allow_headers=["*"], expose_headers=exposed)
-
-    @app.exception_handler(ApiError)
-    async def _api_error(request: Request, exc: ApiError):
-        return error_response(exc.status, exc.code, exc.description)
-
-    @app.exception_handler(StoreError)
-    async def _store_error(request: Request, exc: StoreError):
-        code = {404: "NotFound", 409: "Conflict", 400: "InvalidParameterValue", 422: "InvalidFeature",
-                412: "PreconditionFailed", 503: "Unavailable"}.get(exc.status, "ServerError")
-        body = {"code": code, "description": str(exc)}
-        if hasattr(exc, "errors"):
-            body["errors"] = [{"field": f, "reason": r} for f, r in exc.errors]
-        headers = {"Retry-After": "2"} if exc.status == 503 else None
-        return JSONResponse(body, status_code=exc.status, headers=headers)
-
-    @app.exception_handler(UnsupportedCRS)
-    async def _crs_error(request: Request, exc: UnsupportedCRS):
-        return error_response(400, "InvalidParameterValue", str(exc))
-
-    @app.exception_handler(RequestValidationError)
-    async def _validation_error(request: Request, exc: RequestValidationError):
-        parts = []
-        for e in exc.errors():
-            where = ".".join(str(p) for p in e.get("loc", ()) if p not in ("query", "path", "body"))
-            parts.append(f"{where}: {e.get('msg')}")
-        return error_response(400, "InvalidParameterValue", "; ".join(parts))
-
-    @app.exception_handler(StarletteHTTPException)
-    async def _http_error(request: Request, exc: StarletteHTTPException):
-        code = {404: "NotFound", 405: "MethodNotAllowed", 406: "NotAcceptable"}.get(exc.status_code, "Error")
-        return error_response(exc.status_code, code, str(exc.detail))
-
-    @app.exception_handler(Exception)
-    async def _unexpected(request: Request, exc: Exception):
-        log.exception("unhandled error on %s %s", request.method, request.url.path)
-        return error_response(500, "ServerError", "internal error; see the server log")
-
-    from . import analysis, auth, compounds, edits, features, maps, reports
-
+    install_error_handlers(app)
     auth.install(app)
+
     # Reads need a key only when configured; edits check their own (editor) role.
-    read_deps = [Depends(auth.require_reader)] if settings.read_requires_key else []
-    # Each router module declares the OGC conformance classes it implements.
-    app.state.conformance = []
-    for module in (features, edits, compounds, analysis, maps, reports):
-        app.include_router(module.router, dependencies=[] if module is edits else read_deps)
-        app.state.conformance += [c for c in getattr(module, "CONFORMANCE", []) if c not in app.state.conformance]
-    features.install(app)  # /api: the OGC OpenAPI 3.0 document built from the catalog and settings
-
-    @app.get("/health", tags=["Capabilities"], summary="Liveness: the process answers; store status included")
-    def health() -> JSONResponse:
-        return JSONResponse({"status": "ok", "store": app.state.store.health()})
-
-    @app.get("/ready", tags=["Capabilities"], summary="Readiness: 200 when the store answers, else 503",
-             responses={503: {"description": "the store is unavailable"}})
-    def ready() -> JSONResponse:
-        info = app.state.store.health()
-        return JSONResponse(info, status_code=200 if info.get("ok") else 503,
-                            headers=None if info.get("ok") else {"Retry-After": "2"})
-
-    @app.on_event("shutdown")
-    def _close() -> None:
-        if app.state.owns_store:
-            app.state.store.close()
-
+    guarded = settings.read_requires_key
+    read_deps = [Depends(auth.require_reader)] if guarded else []
+    catalog = services.store.catalog
+    for router in (capabilities.build_router(guarded), collections.build_router(catalog, guarded),
+                   items.build_router(catalog, guarded), compounds.router, analysis.router, maps.router,
+                   reports.router):
+        app.include_router(router, dependencies=read_deps)
+    app.include_router(edits.router)
+    app.include_router(capabilities.build_open_router())
+    app.include_router(collections.build_fallback_router())  # last: only paths no route answers
+    app.state.conformance = _conformance(edits, compounds, analysis, maps, reports)
+    openapi.install(app)
     return app
 
 

@@ -11,17 +11,19 @@ from typing import Any, Literal
 
 import orjson
 import shapely
-from fastapi import APIRouter, Path, Query, Request
+from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
 from ..analysis import compound_assets as ca
+from ..catalog import LayerSpec
 from ..crs import metric_crs
 from ..store.base import FeatureStore, Filter, QueryResult
 from ..store.base import Query as StoreQuery
-from .errors import ApiError
-from .features import GEOJSON, JSON, LayerId, base_url, json_response, spec_of
+from .dependencies import attribute_filters, layer_spec
+from .errors import bad
 from .geojson import collection_bytes, encode_features, plain
+from .responses import GEOJSON, JSON, base_url, json_response
 
 router = APIRouter()
 CONFORMANCE: list[str] = []
@@ -147,11 +149,6 @@ class GeoJSONResponse(JSONResponse):
         return content if isinstance(content, bytes) else orjson.dumps(content)
 
 
-def _bad(msg: str):
-
-    return ApiError(400, "InvalidParameterValue", msg)
-
-
 def _store(request: Request) -> FeatureStore:
     return request.app.state.store
 
@@ -162,9 +159,9 @@ def _asset_layers(store: FeatureStore, layers: str | None) -> list[str]:
     if layers is None:
         return available
     wanted = list(dict.fromkeys(p.strip() for p in layers.split(",") if p.strip()))
-    bad = [w for w in wanted if w not in available]
-    if bad or not wanted:
-        raise _bad(f"layers={layers!r}: use a comma-separated subset of {', '.join(available)}")
+    unknown = [w for w in wanted if w not in available]
+    if unknown or not wanted:
+        raise bad(f"layers={layers!r}: use a comma-separated subset of {', '.join(available)}")
     return wanted
 
 
@@ -198,7 +195,7 @@ def search(
 ):
     text = q.strip()
     if not text:
-        raise _bad("q: must not be blank")
+        raise bad("q: must not be blank")
     store = _store(request)
     fields = [f for f in ("name", "district", "street") if store.catalog.get(COMPOUNDS).has_field(f)]
     by_id = _id_prefix_matches(store, text, limit, fields)
@@ -366,7 +363,7 @@ NEAREST_PARAMS = {"lon", "lat", "k", "max_m"}
             response_model=NearestBody, response_class=GeoJSONResponse, responses=ERRORS)
 def nearest(
     request: Request,
-    collection_id: str = LayerId,
+    spec: LayerSpec = Depends(layer_spec),
     lon: float = Query(..., ge=-180, le=180, description="longitude of the point (WGS84)"),
     lat: float = Query(..., ge=-90, le=90, description="latitude of the point (WGS84)"),
     k: int = Query(1, ge=1, le=MAX_K, description="how many features (1-100)"),
@@ -375,16 +372,13 @@ def nearest(
 ):
     """Nearest first, each with ``distance_m``; other parameters named after a property filter by equality
     (e.g. ``status=working``)."""
-    spec = spec_of(request, collection_id)
+    collection_id = spec.id
     unknown = [p for p in request.query_params if p not in NEAREST_PARAMS and not spec.has_field(p)]
     if unknown:
-        raise _bad(f"unknown query parameter(s) {', '.join(map(repr, unknown))}; besides lon, lat, k and max_m "
+        raise bad(f"unknown query parameter(s) {', '.join(map(repr, unknown))}; besides lon, lat, k and max_m "
                    f"use properties of {spec.id} as filters: {', '.join(spec.field_names)}")
-    filters = []
-    for name in spec.field_names:
-        values = request.query_params.getlist(name)
-        if values:
-            filters.append(Filter(name, "eq", values[0]) if len(values) == 1 else Filter(name, "in", values))
+    # The same coercion and allowed-value checks as /items (any field may filter here).
+    filters = attribute_filters(request, spec, spec.fields)
     found = _store(request).nearest(collection_id, (lon, lat), k=k, max_m=max_m, filters=filters).features
     found["distance_m"] = found["distance_m"].round(2)
     body = collection_bytes(encode_features(found), {

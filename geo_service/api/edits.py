@@ -35,9 +35,10 @@ from ..ingest.geometry import check_geometries
 from ..store.base import InvalidFeature, PreconditionFailed, feature_etag
 from .auth import AuthError, Principal, require_editor, require_reader
 from .crs_support import CRS84, parse_crs_uri, supported_crs, to_crs84
+from .dependencies import LayerId, spec_of
 from .errors import ApiError
-from .features import GEOJSON, JSON, LayerId, base_url, spec_of
 from .geojson import geometry_dict
+from .responses import GEOJSON, JSON, base_url
 
 CONFORMANCE = [
     "http://www.opengis.net/spec/ogcapi-features-4/1.0/conf/create-replace-delete",

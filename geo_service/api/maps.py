@@ -17,8 +17,9 @@ from fastapi.responses import FileResponse, Response
 
 from ..maps import assets, basemaps, tiles, webmap
 from ..maps.data import OVERLAYS, MapData, MapDataError
+from .dependencies import LayerId, check_params, spec_of
 from .errors import ApiError
-from .features import LayerId, base_url, check_params, json_response, spec_of
+from .responses import base_url, json_response
 
 router = APIRouter()
 _TILES = "http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/"

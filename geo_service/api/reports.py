@@ -24,7 +24,7 @@ from ..maps import report_files as files
 from ..maps.report_data import Scope
 from ..maps.report_jobs import ReportJobs, job_body
 from .errors import ApiError
-from .features import base_url, json_response
+from .responses import base_url, json_response
 
 router = APIRouter(tags=["Reports"])
 CONFORMANCE: list[str] = []

@@ -1,0 +1,98 @@
+"""Capabilities: landing page, conformance, the API definition and its HTML docs, health and readiness."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+from fastapi import APIRouter, Depends, Request
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import HTMLResponse, JSONResponse, Response
+
+from . import html, openapi
+from .dependencies import lang, only_f
+from .openapi import ok, operation
+from .responses import HTML, JSON, OPENAPI, base_url, send
+
+API_PATH, DOCS_PATH = "/api", "/api.html"
+
+
+def landing_doc(request: Request) -> dict[str, Any]:
+    base = base_url(request)
+    s = request.app.state.settings
+    return {
+        "title": "compound-gis" if s.lang == "en" else "compound-gis 住宅小区基础设施地图服务",
+        "description": "Residential-compound infrastructure as OGC API - Features: compounds, waterlogging "
+                       "points, parking, e-bike charging, fire hydrants.",
+        "links": [
+            {"rel": "self", "type": JSON, "title": "this document", "href": f"{base}/"},
+            {"rel": "alternate", "type": HTML, "title": "this document as HTML", "href": f"{base}/?f=html"},
+            {"rel": "service-desc", "type": OPENAPI, "title": "the API definition (OpenAPI 3.0)",
+             "href": f"{base}{API_PATH}"},
+            {"rel": "service-doc", "type": HTML, "title": "the API documentation", "href": f"{base}{DOCS_PATH}"},
+            {"rel": "conformance", "type": JSON, "title": "conformance classes", "href": f"{base}/conformance"},
+            {"rel": "data", "type": JSON, "title": "the collections", "href": f"{base}/collections"},
+        ],
+    }
+
+
+def landing(request: Request, as_html: bool = Depends(only_f)):
+    body = landing_doc(request)
+    if as_html:
+        return send(request, html.landing(body, lang(request)), HTML)
+    return send(request, orjson.dumps(body), JSON)
+
+
+def conformance(request: Request, as_html: bool = Depends(only_f)):
+    body = {"conformsTo": request.app.state.conformance}
+    if as_html:
+        return send(request, html.conformance(body, lang(request)), HTML)
+    return send(request, orjson.dumps(body), JSON)
+
+
+def api_document(request: Request) -> Response:
+    return Response(orjson.dumps(request.app.openapi()), media_type=OPENAPI)
+
+
+def api_docs(request: Request) -> HTMLResponse:
+    return get_swagger_ui_html(openapi_url=f"{base_url(request)}{API_PATH}", title="compound-gis API")
+
+
+def health(request: Request) -> JSONResponse:
+    return JSONResponse({"status": "ok", "store": request.app.state.store.health()})
+
+
+def ready(request: Request) -> JSONResponse:
+    info = request.app.state.store.health()
+    return JSONResponse(info, status_code=200 if info.get("ok") else 503,
+                        headers=None if info.get("ok") else {"Retry-After": "2"})
+
+
+def build_router(read_requires_key: bool) -> APIRouter:
+    """The capability routes; each carries its own OpenAPI fragment."""
+    router = APIRouter()
+    f = [openapi.ref("f")]
+    router.add_api_route("/", landing, methods=["GET"], response_class=Response, openapi_extra=operation(
+        "getLandingPage", "Capabilities", "Landing page", f, ok(
+            "links to the API definition, the conformance classes and the collections", JSON,
+            {"$ref": "#/components/schemas/landingPage"}), read_requires_key))
+    router.add_api_route("/conformance", conformance, methods=["GET"], response_class=Response,
+                         openapi_extra=operation("getConformanceDeclaration", "Capabilities", "Conformance classes", f,
+                                                 ok("the conformance classes implemented", JSON,
+                                                    {"$ref": "#/components/schemas/confClasses"}), read_requires_key))
+    return router
+
+
+def build_open_router() -> APIRouter:
+    """Routes open even when reads need a key: the definition says how to authenticate; probes need no key."""
+    router = APIRouter()
+    router.add_api_route(API_PATH, api_document, methods=["GET"], response_class=Response,
+                         openapi_extra=openapi.api_definition_operation())
+    router.add_api_route(DOCS_PATH, api_docs, methods=["GET"], response_class=HTMLResponse,
+                         openapi_extra=openapi.api_docs_operation())
+    router.add_api_route("/health", health, methods=["GET"], tags=["Capabilities"],
+                         summary="Liveness: the process answers; store status included")
+    router.add_api_route("/ready", ready, methods=["GET"], tags=["Capabilities"],
+                         summary="Readiness: 200 when the store answers, else 503",
+                         responses={503: {"description": "the store is unavailable"}})
+    return router
