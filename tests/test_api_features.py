@@ -15,8 +15,8 @@ from fastapi.testclient import TestClient
 from shapely.geometry import Point, shape
 
 from geo_service.api import openapi
-from geo_service.api.responses import OPENAPI
 from geo_service.api.app import create_app
+from geo_service.api.responses import OPENAPI
 from geo_service.settings import Settings
 from geo_service.store.base import Query, feature_etag
 
