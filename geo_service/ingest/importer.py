@@ -226,10 +226,8 @@ def field_lookup(spec: LayerSpec) -> dict[str, str]:
     return lookup
 
 
-def _map_columns(data: SourceData, spec: LayerSpec, mapping: dict[str, str], report: ImportReport, fail):
-    """Rename source columns to fields: --map first, then by name, then by Chinese/English title."""
-    frame = data.frame
-    columns = [c for c in frame.columns if c != frame.geometry.name]
+def _explicit_renames(columns: list, spec: LayerSpec, mapping: dict[str, str], fail) -> dict[str, str]:
+    """--map SRC=FIELD, each checked against the file's columns and the layer's fields."""
     targets = set(spec.field_names) | {"id"}
     renames: dict[str, str] = {}
     problems = []
@@ -244,6 +242,15 @@ def _map_columns(data: SourceData, spec: LayerSpec, mapping: dict[str, str], rep
             renames[column] = dst
     if problems:
         raise fail("bad --map", problems=problems)
+    return renames
+
+
+def _map_columns(data: SourceData, spec: LayerSpec, mapping: dict[str, str], report: ImportReport, fail):
+    """Rename source columns to fields: --map first, then by name, then by Chinese/English title."""
+    frame = data.frame
+    columns = [c for c in frame.columns if c != frame.geometry.name]
+    renames = _explicit_renames(columns, spec, mapping, fail)
+    problems = []
     lookup = field_lookup(spec)
     taken = set(renames.values())
     auto: dict[str, list[str]] = defaultdict(list)

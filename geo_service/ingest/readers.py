@@ -56,53 +56,63 @@ def read_source(path: Path | str, *, layer_id: str, source_layer: str | None = N
     ``spec`` is needed for OpenStreetMap files, whose tags are mapped onto the layer's fields.
     """
     path = Path(path)
-    name = path.name
-    if not path.exists():
-        raise ReadError(f"{path}: no such file")
-    if path.is_dir():
-        raise ReadError(f"{path}: is a folder, not a file")
-    if path.stat().st_size == 0:
-        raise ReadError(f"{path}: the file is empty (0 bytes)")
+    _check_file(path)
     override = None
     if crs is not None:
         try:
             override = parse_crs(crs)
         except ValueError as e:
             raise ReadError(f"{path}: --crs: {e}") from None
-    lower = name.lower()
     try:
-        if lower.endswith((".osm.pbf", ".pbf", ".osm")):
-            data = _read_osm(path, spec)
-        elif lower.endswith((".geojson", ".json")):
-            data = _read_geojson(path)
-        elif lower.endswith(".gpkg"):
-            data = _read_gpkg(path, layer_id, source_layer)
-        elif lower.endswith(".shp"):
-            data = _read_shapefile(path, encoding)
-        elif lower.endswith(".zip"):
-            data = _read_zip(path, layer_id, source_layer, encoding)
-        elif lower.endswith((".csv", ".txt", ".tsv")):
-            data = _read_csv(path, encoding)
-        else:
-            raise ReadError(f"unsupported file type {path.suffix or '(no extension)'!r}; use {FORMATS}")
-    except ReadError as e:
-        raise ReadError(f"{path}: {e}") from None
-    except (CsvError, OsmError) as e:
+        data = _read_by_type(path, layer_id, source_layer, encoding, spec)
+    except (ReadError, CsvError, OsmError) as e:
         raise ReadError(f"{path}: {e}") from None
     except (RuntimeError, OSError, pyproj.exceptions.CRSError) as e:  # pyogrio's errors are RuntimeErrors
         raise ReadError(f"{path}: cannot be read: {_gdal_message(e, path)}") from None
     if len(data.frame) == 0 and not data.errors:
         raise ReadError(f"{path}: holds no features")
+    _settle_crs(data, override, crs)
+    return data
+
+
+def _check_file(path: Path) -> None:
+    if not path.exists():
+        raise ReadError(f"{path}: no such file")
+    if path.is_dir():
+        raise ReadError(f"{path}: is a folder, not a file")
+    if path.stat().st_size == 0:
+        raise ReadError(f"{path}: the file is empty (0 bytes)")
+
+
+def _read_by_type(path: Path, layer_id: str, source_layer: str | None, encoding: str | None,
+                  spec: LayerSpec | None) -> SourceData:
+    lower = path.name.lower()
+    if lower.endswith((".osm.pbf", ".pbf", ".osm")):
+        return _read_osm(path, spec)
+    if lower.endswith((".geojson", ".json")):
+        return _read_geojson(path)
+    if lower.endswith(".gpkg"):
+        return _read_gpkg(path, layer_id, source_layer)
+    if lower.endswith(".shp"):
+        return _read_shapefile(path, encoding)
+    if lower.endswith(".zip"):
+        return _read_zip(path, layer_id, source_layer, encoding)
+    if lower.endswith((".csv", ".txt", ".tsv")):
+        return _read_csv(path, encoding)
+    raise ReadError(f"unsupported file type {path.suffix or '(no extension)'!r}; use {FORMATS}")
+
+
+def _settle_crs(data: SourceData, override: pyproj.CRS | str | None, crs_text: str | None) -> None:
+    """--crs wins over the file's own CRS (with a warning when they differ); none at all means WGS84."""
     if override is not None:
         if data.crs is not None and not _same_crs(data.crs, override):
-            data.warnings.append(f"--crs {crs} overrides the file's own CRS ({crs_name(data.crs)})")
+            data.warnings.append(f"--crs {crs_text} overrides the file's own CRS ({crs_name(data.crs)})")
         data.crs = override
     elif data.crs is None:
         data.crs = WGS84
     if isinstance(data.crs, pyproj.CRS):
         data.frame = data.frame.set_crs(data.crs, allow_override=True)
     data.description += f", CRS {crs_name(data.crs)}"
-    return data
 
 
 def crs_name(crs: pyproj.CRS | str) -> str:
