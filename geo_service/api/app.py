@@ -11,12 +11,11 @@ from fastapi.middleware.gzip import GZipMiddleware
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from ..crs import UnsupportedCRS
 from ..settings import Settings
 from ..store import FeatureStore, open_store
 from ..store.base import StoreError
-from .crs_support import UnsupportedCRS
 from .errors import ApiError, error_response
-from .geojson import FeatureCache
 
 log = logging.getLogger("geo_service.api")
 
@@ -35,7 +34,6 @@ def create_app(settings: Settings | None = None, store: FeatureStore | None = No
     app.state.settings = settings
     app.state.store = store if store is not None else open_store(settings)
     app.state.owns_store = store is None
-    app.state.cache = FeatureCache()
 
     app.add_middleware(GZipMiddleware, minimum_size=1024)
     if settings.cors_origins:

@@ -32,13 +32,13 @@ from fastapi.routing import APIRoute
 from starlette.routing import Route
 
 from ..catalog import FieldSpec, LayerSpec
+from ..crs import CRS84, InvalidBbox, bbox_to_crs84, from_crs84, parse_crs_uri, supported_crs, warm_up
 from ..store.base import Filter, feature_etag
 from ..store.base import Query as StoreQuery
 from ..store.filtering import coerce_value
+from ..store.geojson import collection_bytes, geometry_dict
 from . import html
-from .crs_support import CRS84, InvalidBbox, bbox_to_crs84, from_crs84, parse_crs_uri, supported_crs, warm_up
 from .errors import ApiError
-from .geojson import collection_bytes, encode_features, geometry_dict
 
 GEOJSON = "application/geo+json"
 JSON = "application/json"
@@ -509,19 +509,8 @@ def _now() -> str:
 
 def _page(request: Request, cid: str, version: int, q: StoreQuery, out_crs: str
           ) -> tuple[list[bytes], int]:
-    """The page's features as GeoJSON bytes, and numberMatched.
-
-    All properties: from the per-feature byte cache (one per CRS asked for), except CRS84 from a
-    store with its own encoder (PostGIS). A property selection is encoded for this request."""
-    store = request.app.state.store
-    if out_crs == CRS84 and hasattr(store, "geojson_page"):
-        return store.geojson_page(cid, q)
-    result = store.query(cid, q)
-    transform = from_crs84(out_crs)
-    if q.properties is None:
-        key = "" if out_crs == CRS84 else out_crs
-        return request.app.state.cache.features(cid, version, result, key, transform), result.number_matched
-    return encode_features(result.features, transform=transform), result.number_matched
+    """The page's features as GeoJSON bytes, and numberMatched: the store encodes them."""
+    return request.app.state.store.geojson_page(cid, q, out_crs)
 
 
 def _wkt(geoms: np.ndarray, width: int = 160) -> list[str]:

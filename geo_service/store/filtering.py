@@ -1,19 +1,14 @@
-"""Helpers shared by the stores: typed filter values and metric transforms."""
+"""Filter values (often query-string text) as their field's type, the same in both stores."""
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
-from functools import lru_cache
 from typing import Any
 
 import numpy as np
-import pyproj
-import shapely
-from shapely.geometry.base import BaseGeometry
 
 from ..catalog import FieldSpec
-from .base import InvalidQuery
+from .errors import InvalidQuery
 
 _TRUE = {"true", "1", "yes", "y", "t", "是"}
 _FALSE = {"false", "0", "no", "n", "f", "否"}
@@ -56,22 +51,3 @@ def coerce_value(field: FieldSpec, value: Any) -> Any:
             if alias.lower() == text.lower():
                 return target
     return text
-
-
-@lru_cache(maxsize=64)
-def _transformer(target: str) -> pyproj.Transformer:
-    return pyproj.Transformer.from_crs("EPSG:4326", target, always_xy=True)
-
-
-def metric_transformers(reference: BaseGeometry, configured: str | None) -> Callable[[np.ndarray], np.ndarray]:
-    """A function taking lon/lat geometries to the metric CRS (configured, else the UTM zone here)."""
-    from ..crs import metric_crs
-
-    crs = metric_crs(reference.bounds, configured)
-    tr = _transformer(crs.to_string())
-
-    def to_metric(geoms: np.ndarray) -> np.ndarray:
-        return shapely.transform(np.asarray(geoms, dtype=object), lambda xy: np.column_stack(
-            tr.transform(xy[:, 0], xy[:, 1])))
-
-    return to_metric
