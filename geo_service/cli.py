@@ -142,7 +142,7 @@ def db_copy(
     """Copy a whole dataset (every layer, ids kept, audit log) between stores; replaces the destination's."""
     from .catalog import load_catalog
     from .store.base import StoreError
-    from .store.postgis_copy import copy_dataset, open_location, parse_location
+    from .store.copy import copy_dataset, open_location, parse_location
 
     settings = _settings()
     try:

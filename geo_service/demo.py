@@ -181,14 +181,14 @@ def write_demo(store: Any, scale: float = 1.0, seed: int = DEFAULT_SEED, progres
 
 
 def _validator():
-    """``geo_service.ingest.validate.validate_frame`` if that module exists, else None."""
+    """``geo_service.catalog.validation.validate_frame`` if that module exists, else None."""
     try:
-        found = importlib.util.find_spec("geo_service.ingest.validate")
+        found = importlib.util.find_spec("geo_service.catalog.validation")
     except ModuleNotFoundError:
         found = None
     if found is None:
         return None
-    return getattr(importlib.import_module("geo_service.ingest.validate"), "validate_frame", None)
+    return getattr(importlib.import_module("geo_service.catalog.validation"), "validate_frame", None)
 
 
 def _with_ids(valid: gpd.GeoDataFrame, original: gpd.GeoDataFrame) -> gpd.GeoDataFrame:

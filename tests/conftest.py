@@ -132,9 +132,9 @@ def demo_pg_template(demo_gpkg, catalog) -> str:
     """Name of a database on the session's PostgreSQL cluster holding the demo data; clone it, never use it.
 
     Loaded once (`geo-service db copy`'s code path) from `demo_gpkg`."""
+    from geo_service.store.copy import copy_dataset
     from geo_service.store.geopackage import GeoPackageStore
     from geo_service.store.postgis import PostGISStore
-    from geo_service.store.postgis_copy import copy_dataset
     from tests.pg import shared_cluster
 
     cluster = shared_cluster()

@@ -41,7 +41,7 @@ from fastapi.testclient import TestClient
 from shapely.geometry import shape
 
 from geo_service.api.app import create_app
-from geo_service.api.crs_support import CRS84, supported_crs
+from geo_service.crs import CRS84, supported_crs
 from geo_service.store.base import Query
 
 CORE = "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/"

@@ -10,8 +10,8 @@ from pathlib import Path
 import pyogrio
 import pytest
 
+from geo_service.catalog.validation import validate_frame
 from geo_service.ingest.readers import read_source
-from geo_service.ingest.validate import validate_frame
 
 from .test_ingest_common import CATALOG, PROJECT, layer_frame, run_import, store_path_fixture  # noqa: F401
 

@@ -12,7 +12,7 @@ import pytest
 import shapely
 
 from geo_service.catalog import FieldSpec, LayerSpec, Title
-from geo_service.ingest.validate import RowError, validate_frame
+from geo_service.catalog.validation import RowError, validate_frame
 from geo_service.store.base import InvalidFeature, validate_feature
 
 from .test_ingest_common import CATALOG

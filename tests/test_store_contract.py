@@ -354,3 +354,138 @@ def test_audit_history_and_if_match(loaded):
 def test_text_no_store_can_keep_is_refused(loaded, text):
     with pytest.raises(InvalidFeature, match="kind"):
         loaded.create("fire_hydrants", {"status": "working", "kind": text}, Point(121.4, 31.1))
+
+
+# ---------------------------------------------------------------- encoded output: GeoJSON pages and tiles
+
+def test_geojson_page_is_the_query_encoded(loaded):
+    import orjson
+
+    from geo_service.crs import EPSG_URI, from_crs84
+
+    q = Query(filters=[Filter("status", "eq", "faulty")], sort=[("id", False)], limit=25, offset=5)
+    page = loaded.geojson_page("fire_hydrants", q)
+    result = loaded.query("fire_hydrants", q)
+    assert page.number_matched == result.number_matched and page.number_returned == 25
+    feats = [orjson.loads(f) for f in page.features]
+    assert [f["id"] for f in feats] == result.features.index.tolist()
+    for f in feats:
+        row = result.features.loc[f["id"]]
+        assert shapely.geometry.shape(f["geometry"]).equals_exact(row.geometry, 1e-8)
+        assert set(f["properties"]) == set(loaded.catalog.get("fire_hydrants").field_names)
+        assert f["properties"]["status"] == "faulty"
+    again = loaded.geojson_page("fire_hydrants", q)  # the embedded store's byte cache answers the same
+    assert again == page
+    body = orjson.loads(page.collection({"numberMatched": page.number_matched}))
+    assert body["type"] == "FeatureCollection" and body["features"] == feats
+    assert body["numberMatched"] == result.number_matched
+    # a property selection, and another CRS (authority axis order: EPSG:4490 is lat/lon)
+    some = loaded.geojson_page("fire_hydrants", Query(ids=[1, 2], properties=["kind"]))
+    assert [sorted(orjson.loads(f)["properties"]) for f in some.features] == [["kind"], ["kind"]]
+    uri = EPSG_URI.format(code=4490)
+    latlon = loaded.geojson_page("fire_hydrants", Query(ids=[1]), crs=uri)
+    expected = from_crs84(uri)(np.array([loaded.get("fire_hydrants", 1)["geometry"]], dtype=object))[0]
+    got = shapely.geometry.shape(orjson.loads(latlon.features[0])["geometry"])
+    assert got.distance(expected) < 1e-7 and got.y > 100  # y holds the longitude in lat/lon order
+    loaded.update("fire_hydrants", 1, {"status": "working"})
+    assert orjson.loads(loaded.geojson_page("fire_hydrants", Query(ids=[1])).features[0])["properties"][
+        "status"] == "working"  # an edit is seen at once (the cache is keyed by the layer version)
+
+
+def _tile_xy(lon: float, lat: float, z: int) -> tuple[int, int]:
+    n = 2**z
+    return int((lon + 180) / 360 * n), int((1 - np.arcsinh(np.tan(np.radians(lat))) / np.pi) / 2 * n)
+
+
+def _decoded(store, layer: str, z: int, x: int, y: int) -> dict[int, dict]:
+    mvt = pytest.importorskip("mapbox_vector_tile")
+    body = store.tile(layer, z, x, y)
+    if not body:
+        return {}
+    doc = mvt.decode(body, default_options={"y_coord_down": True})
+    assert list(doc) == [layer] and doc[layer]["extent"] == 4096
+    return {f["id"]: f for f in doc[layer]["features"]}
+
+
+def test_tiles_hold_the_features_of_the_tile(loaded):
+    from geo_service.crs import lonlat_bounds
+
+    z = 14
+    x, y = _tile_xy(121.45, 31.15, z)
+    got = _decoded(loaded, "fire_hydrants", z, x, y)
+    inside = loaded.query("fire_hydrants", Query(bbox=lonlat_bounds(z, x, y))).features
+    assert set(inside.index) <= set(got) and len(got) <= len(inside) + 40  # + the 64-unit buffer's
+    fid = int(inside.index[0])
+    props = got[fid]["properties"]
+    row = loaded.get("fire_hydrants", fid)["properties"]
+    assert props == {k: v for k, v in row.items() if v is not None}  # missing values carry no tag
+    assert _decoded(loaded, "fire_hydrants", z, 0, 0) == {}  # nothing there: an empty tile
+    loaded.delete("fire_hydrants", fid)
+    assert fid not in _decoded(loaded, "fire_hydrants", z, x, y)  # edits are seen at once
+    with pytest.raises(InvalidQuery, match="outside the tile matrix"):
+        loaded.tile("fire_hydrants", 3, 8, 0)
+    with pytest.raises(NotFound):
+        loaded.tile("nope", 14, x, y)
+
+
+def test_both_stores_cut_the_same_tiles(tmp_path, catalog):
+    """The embedded encoder and PostGIS's ST_AsMVT: same ids, properties and geometry (within a tile unit)."""
+    from tests.conftest import STORE_KINDS
+
+    data = {"fire_hydrants": hydrants(3000), "compounds": compounds()}
+    stores = []
+    try:
+        for kind in ("gpkg", "postgis"):
+            store = STORE_KINDS[kind](tmp_path, catalog)
+            stores.append(store)
+            for layer, frame in data.items():
+                store.import_frame(layer, frame, mode="replace")
+        for layer, (lon, lat), zooms in (("fire_hydrants", (121.45, 31.15), (12, 15)),
+                                         ("compounds", (121.4012, 31.1012), (13, 15, 16))):
+            for z in zooms:
+                x, y = _tile_xy(lon, lat, z)
+                a, b = (_decoded(s, layer, z, x, y) for s in stores)
+                assert a and set(a) == set(b), (layer, z)
+                for fid, fa in a.items():
+                    fb = b[fid]
+                    assert fa["properties"] == fb["properties"] and fa["type"] == fb["type"]
+                    ga, gb = shapely.geometry.shape(fa["geometry"]), shapely.geometry.shape(fb["geometry"])
+                    assert shapely.hausdorff_distance(ga, gb) <= 1.0, (layer, z, fid)
+    finally:
+        for s in stores:
+            s.close()
+
+
+# ---------------------------------------------------------------- what a whole-dataset copy needs
+
+def test_audit_log_and_id_counters(loaded):
+    fid = loaded.create("fire_hydrants", {"status": "working"}, Point(121.45, 31.15), actor="ann")
+    loaded.delete("fire_hydrants", fid, actor="bob")
+    assert loaded.last_id("fire_hydrants") == fid  # deleted ids count: they are never handed out again
+    log = loaded.audit_records()
+    assert [(r["action"], r["actor"], r["feature_id"]) for r in log[-2:]] == [("create", "ann", fid),
+                                                                              ("delete", "bob", fid)]
+    assert set(log[-1]) == {"layer", "feature_id", "action", "actor", "at", "before", "after"}
+    assert log[-1]["before"]["properties"]["status"] == "working" and log[-1]["after"] is None
+    loaded.replace_audit(log[-1:])
+    assert loaded.audit_records() == log[-1:]
+    assert loaded.history("fire_hydrants", fid) == [{k: log[-1][k] for k in ("action", "actor", "at", "before",
+                                                                              "after")}]
+    loaded.next_id_floor("fire_hydrants", fid + 100)
+    loaded.next_id_floor("fire_hydrants", 5)  # never lowers
+    assert loaded.last_id("fire_hydrants") == fid + 100
+    assert loaded.create("fire_hydrants", {"status": "working"}, Point(121.45, 31.15)) == fid + 101
+    with pytest.raises(NotFound):
+        loaded.last_id("nope")
+
+
+def test_single_feature_writes_respect_the_service_area(make_store, catalog):
+    store = make_store()
+    store.service_area = (121.0, 30.5, 122.0, 31.5)
+    with pytest.raises(InvalidFeature, match="outside the service area") as e:
+        store.create("fire_hydrants", {"status": "working"}, Point(116.4, 39.9))
+    assert e.value.errors[0][0] == "geometry"
+    fid = store.create("fire_hydrants", {"status": "working"}, Point(121.45, 31.15))
+    with pytest.raises(InvalidFeature, match="outside the service area"):
+        store.update("fire_hydrants", fid, geometry=Point(116.4, 39.9))
+    assert store.metric_crs is None  # declared by the contract; None: the UTM zone of the data

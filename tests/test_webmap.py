@@ -247,7 +247,7 @@ def test_vector_tiles_decode_and_read_in_gdal(setup, tmp_path):
     tiles_mod = pytest.importorskip("mapbox_vector_tile")
     layer = tiles_mod.decode(r.content, default_options={"y_coord_down": True})["compounds"]
     assert layer["extent"] == 4096
-    from geo_service.maps.tiles import lonlat_bounds
+    from geo_service.crs import lonlat_bounds
 
     inside = set(store.query("compounds", Query(bbox=lonlat_bounds(14, x, y))).features.index)
     got = {f["id"] for f in layer["features"]}

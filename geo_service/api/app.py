@@ -15,12 +15,11 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.middleware.gzip import GZipMiddleware
 
 from ..cache import SingleFlightCache
+from ..crs import warm_up
 from ..settings import Settings
 from ..store import FeatureStore, open_store
 from . import analysis, auth, capabilities, collections, compounds, edits, items, maps, openapi, reports
-from .crs_support import warm_up
 from .errors import install_error_handlers
-from .geojson import FeatureCache
 
 ANALYSIS_CACHE_ENTRIES = 8  # whole-city results are a few MB each
 
@@ -84,7 +83,6 @@ def create_app(settings: Settings | None = None, store: FeatureStore | None = No
     app.state.services = services
     app.state.settings = settings
     app.state.store = services.store
-    app.state.cache = FeatureCache()
     app.state.analysis_cache = SingleFlightCache(ANALYSIS_CACHE_ENTRIES)
 
     app.add_middleware(GZipMiddleware, minimum_size=1024)

@@ -13,8 +13,8 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 
 from ..catalog import FieldSpec, LayerSpec
+from ..crs import CRS84, supported_crs
 from . import html, openapi
-from .crs_support import CRS84, supported_crs
 from .dependencies import lang, only_f
 from .errors import not_found
 from .openapi import JSON_TYPES, ok, operation

@@ -16,13 +16,14 @@ from fastapi.responses import JSONResponse
 
 from ..analysis import compound_assets as ca
 from ..catalog import LayerSpec
+from ..catalog.validation import plain_value as plain
 from ..crs import metric_crs
-from ..store.base import FeatureStore, Filter, QueryResult
+from ..store.base import FeatureStore, Filter
 from ..store.base import Query as StoreQuery
+from ..store.geojson import collection_bytes, encode_features
 from .compound_models import ERRORS, AssetsBody, NearestBody, SearchBody, SummaryBody
 from .dependencies import attribute_filters, layer_spec
 from .errors import bad
-from .geojson import collection_bytes, encode_features, plain
 from .responses import GEOJSON, JSON, base_url, json_response
 
 router = APIRouter()
@@ -66,10 +67,15 @@ def _asset_layers(store: FeatureStore, layers: str | None) -> list[str]:
     return wanted
 
 
+def _asset_query(geom, buffer_m: float) -> StoreQuery:
+    """The features intersecting the compound, or within buffer_m metres of it."""
+    q = dict(predicate="intersects") if buffer_m == 0 else dict(predicate="dwithin", distance_m=buffer_m)
+    return StoreQuery(geometry=geom, **q)
+
+
 def _assets(store: FeatureStore, geom, layers: list[str], buffer_m: float) -> dict[str, Any]:
     """Each layer's features intersecting the compound, or within buffer_m metres of it."""
-    q = dict(predicate="intersects") if buffer_m == 0 else dict(predicate="dwithin", distance_m=buffer_m)
-    return {layer: store.query(layer, StoreQuery(geometry=geom, **q)).features for layer in layers}
+    return {layer: store.query(layer, _asset_query(geom, buffer_m)).features for layer in layers}
 
 
 def _working(store: FeatureStore) -> list[Filter]:
@@ -164,16 +170,11 @@ def assets(
     store = _store(request)
     wanted = _asset_layers(store, layers)
     feat = store.get(COMPOUNDS, compound_id)
-    versions = {layer: store.version(layer) for layer in wanted}  # before reading: a race only wastes cache
-    found = _assets(store, feat["geometry"], wanted, buffer_m)
-    cache = request.app.state.cache
-    out = {}
-    for layer, frame in found.items():
-        # frames hold every field in lon/lat: the default representation the feature cache keeps
-        encoded = cache.features(layer, versions[layer], QueryResult(frame, len(frame)))
-        out[layer] = orjson.Fragment(collection_bytes(encoded, {"numberReturned": len(frame)}))
+    pages = {layer: store.geojson_page(layer, _asset_query(feat["geometry"], buffer_m)) for layer in wanted}
+    out = {layer: orjson.Fragment(page.collection({"numberReturned": page.number_returned}))
+           for layer, page in pages.items()}
     body = {"compound": _compound_ref(feat), "buffer_m": buffer_m,
-            "counts": {layer: len(frame) for layer, frame in found.items()}, "layers": out,
+            "counts": {layer: page.number_returned for layer, page in pages.items()}, "layers": out,
             "links": [{"rel": "self", "type": JSON, "href": str(request.url)},
                       {"rel": "summary", "type": JSON,
                        "href": f"{base_url(request)}/compounds/{compound_id}/summary"}]}

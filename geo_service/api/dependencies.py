@@ -18,11 +18,11 @@ from fastapi import Path, Query, Request
 from shapely.geometry.base import BaseGeometry
 
 from ..catalog import FieldSpec, LayerSpec
+from ..crs import CRS84, InvalidBbox, bbox_to_crs84, parse_crs_uri, supported_crs
 from ..settings import Settings
 from ..store.base import Filter
 from ..store.base import Query as StoreQuery
 from ..store.filtering import coerce_value
-from .crs_support import CRS84, InvalidBbox, bbox_to_crs84, parse_crs_uri, supported_crs
 from .errors import bad, not_found
 from .responses import HTML
 

@@ -31,13 +31,12 @@ from pydantic import BaseModel, Field
 from shapely.geometry.base import BaseGeometry
 
 from ..catalog import LayerSpec
-from ..ingest.geometry import check_geometries
+from ..crs import CRS84, parse_crs_uri, supported_crs, to_crs84
 from ..store.base import InvalidFeature, PreconditionFailed, feature_etag
+from ..store.geojson import geometry_dict
 from .auth import AuthError, Principal, require_editor, require_reader
-from .crs_support import CRS84, parse_crs_uri, supported_crs, to_crs84
 from .dependencies import LayerId, spec_of
 from .errors import ApiError
-from .geojson import geometry_dict
 from .responses import GEOJSON, JSON, base_url
 
 CONFORMANCE = [
@@ -138,7 +137,7 @@ class Edit:
 
 
 def parse_feature(request: Request, spec: LayerSpec, body: Any, content_crs: str | None, partial: bool) -> Edit:
-    """Check the Feature's shape (400) and its geometry (422, like the store's own checks)."""
+    """Check the Feature's shape (400, or 422 for what merge-patch cannot express); the store validates."""
     if not isinstance(body, dict):
         raise _error(400, "InvalidParameterValue", f"the body must be a GeoJSON Feature object, "
                                                    f"not a JSON {type(body).__name__}")
@@ -162,25 +161,21 @@ def parse_feature(request: Request, spec: LayerSpec, body: Any, content_crs: str
             raise InvalidFeature([("geometry", f"cannot be removed: every feature of {spec.id} has one")])
         geom = None
     else:
-        geom = _geometry(request, spec, geometry, content_crs)
+        geom = _geometry(request, geometry, content_crs)
     return Edit(props, geom, body.get("id"))
 
 
-def _geometry(request: Request, spec: LayerSpec, geometry: Any, content_crs: str | None) -> BaseGeometry:
-    """A CRS84 shapely geometry from the body's GeoJSON geometry, checked against the service area."""
+def _geometry(request: Request, geometry: Any, content_crs: str | None) -> BaseGeometry:
+    """A CRS84 shapely geometry from the body's GeoJSON geometry (Part 2: Content-Crs is HTTP's business;
+    the store checks the geometry itself: type, validity, service area)."""
     try:
         geom = shapely.geometry.shape(geometry)
     except Exception as e:  # shapely raises several types for malformed GeoJSON
         raise InvalidFeature([("geometry", f"not a valid GeoJSON geometry ({e})")]) from None
-    settings = request.app.state.settings
     if content_crs:
+        settings = request.app.state.settings
         uri = parse_crs_uri(content_crs.strip().strip("<>"), supported_crs(settings.metric_crs))
         geom = to_crs84(uri, np.array([geom], dtype=object))[0]
-    if settings.service_area is not None:  # imports check it; the store's single-feature writes do not
-        check = check_geometries(np.array([geom], dtype=object), spec.geometry_types, row_numbers=np.array([1]),
-                                 service_area=settings.service_area, outliers=False)
-        if check.errors:
-            raise InvalidFeature([("geometry", reason) for reason, _ in check.errors.values()])
     return geom
 
 

@@ -9,8 +9,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from ..crs import UnsupportedCRS
 from ..store.base import StoreError
-from .crs_support import UnsupportedCRS  # moves to ..crs with the CRS merge
 
 log = logging.getLogger("geo_service.api")
 

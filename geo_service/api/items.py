@@ -19,10 +19,11 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from ..catalog import LayerSpec
+from ..crs import CRS84, from_crs84
 from ..store.base import Query as StoreQuery
 from ..store.base import feature_etag
+from ..store.geojson import collection_bytes, geometry_dict
 from . import html
-from .crs_support import CRS84, from_crs84
 from .dependencies import (
     ItemsRequest,
     check_params,
@@ -34,7 +35,6 @@ from .dependencies import (
     output_crs,
     wants_html,
 )
-from .geojson import collection_bytes, encode_features, geometry_dict
 from .openapi import CONTENT_CRS, NOT_FOUND, ok, operation, ref, value_schema
 from .responses import GEOJSON, HTML, JSON, base_url, conditional, json_response, not_modified
 
@@ -70,22 +70,6 @@ def _now() -> str:
     return dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def _page(request: Request, cid: str, version: int, q: StoreQuery, out_crs: str) -> tuple[list[bytes], int]:
-    """The page's features as GeoJSON bytes, and numberMatched.
-
-    All properties: from the per-feature byte cache (one per CRS asked for), except CRS84 from a
-    store with its own encoder (PostGIS). A property selection is encoded for this request."""
-    store = request.app.state.store
-    if out_crs == CRS84 and hasattr(store, "geojson_page"):
-        return store.geojson_page(cid, q)
-    result = store.query(cid, q)
-    transform = from_crs84(out_crs)
-    if q.properties is None:
-        key = "" if out_crs == CRS84 else out_crs
-        return request.app.state.cache.features(cid, version, result, key, transform), result.number_matched
-    return encode_features(result.features, transform=transform), result.number_matched
-
-
 def _wkt(geoms: np.ndarray, width: int = 160) -> list[str]:
     texts = shapely.to_wkt(geoms, rounding_precision=7, trim=True)
     return ["" if t is None else (t if len(t) <= width else t[: width - 1] + "…") for t in texts]
@@ -114,12 +98,12 @@ class ItemEndpoints:
         headers["Content-Crs"] = f"<{ask.crs}>"
         if ask.as_html:
             return Response(self._items_html(request, ask), media_type=HTML, headers=headers)
-        features, matched = _page(request, cid, version, ask.query, ask.crs)
-        body = collection_bytes(features, {
-            "numberMatched": matched,
-            "numberReturned": len(features),
+        page = store.geojson_page(cid, ask.query, ask.crs)
+        body = collection_bytes(page.features, {
+            "numberMatched": page.number_matched,
+            "numberReturned": page.number_returned,
             "timeStamp": _now(),
-            "links": page_links(request, cid, ask.query, matched, len(features), False),
+            "links": page_links(request, cid, ask.query, page.number_matched, page.number_returned, False),
         })
         return Response(body, media_type=GEOJSON, headers=headers)
 

@@ -15,8 +15,9 @@ import shapely
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import FileResponse, Response
 
-from ..maps import assets, basemaps, tiles, webmap
+from ..maps import assets, basemaps, webmap
 from ..maps.data import OVERLAYS, MapData, MapDataError
+from ..store import mvt as tiles
 from .dependencies import LayerId, check_params, spec_of
 from .errors import ApiError
 from .responses import base_url, json_response
@@ -241,7 +242,7 @@ def collection_tile(request: Request, collection_id: str = LayerId, z: int = Pat
     spec_of(request, collection_id)
     if x >= 2**z or y >= 2**z:
         raise ApiError(404, "NotFound", f"tile {z}/{x}/{y} is outside the tile matrix {z} ({2**z} x {2**z} tiles)")
-    body = map_data(request).tile(collection_id, z, x, y)
+    body = request.app.state.store.tile(collection_id, z, x, y)
     etag = '"' + hashlib.blake2b(body, digest_size=10).hexdigest() + '"'
     headers = {"ETag": etag, "Cache-Control": "no-cache"}
     if etag in [t.strip() for t in request.headers.get("if-none-match", "").split(",")]:

@@ -17,8 +17,8 @@ from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
 from ..catalog import FieldSpec, LayerSpec
+from ..crs import supported_crs
 from ..settings import Settings
-from .crs_support import supported_crs
 from .responses import HTML, JSON, OPENAPI
 
 TAGS = [{"name": "Capabilities", "description": "landing page, conformance classes, the API definition"},

@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from .validate import RowError
+from ..catalog.validation import RowError
 
 COORDINATE_PAIRS = (("lon", "lat"), ("lng", "lat"), ("longitude", "latitude"), ("long", "lat"),
                     ("x", "y"), ("point_x", "point_y"), ("经度", "纬度"))

@@ -22,11 +22,10 @@ import shapely
 from tqdm import tqdm
 
 from ..catalog import LayerSpec
+from ..catalog.validation import ID_SPEC, RowError, normalise_column, validate_frame
 from ..crs import WGS84, frame_to_wgs84, parse_crs
 from ..store.base import FeatureStore, StoreError
 from .readers import ReadError, SourceData, crs_name, read_source
-from .validate import ID_SPEC, RowError, validate_frame
-from .values import normalise_column
 
 MODES = ("append", "replace")
 MAX_LISTED = 50

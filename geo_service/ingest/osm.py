@@ -70,7 +70,7 @@ import pyogrio
 import shapely
 
 from ..catalog import LayerSpec
-from .values import normalise_column
+from ..catalog.validation import normalise_column
 
 _PAIR = re.compile(r'"((?:[^"\\]|\\.)*)"=>(?:"((?:[^"\\]|\\.)*)"|NULL)')
 _ESCAPE = re.compile(r"\\(.)")

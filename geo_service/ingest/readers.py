@@ -25,10 +25,10 @@ import pyogrio
 import pyproj
 
 from ..catalog import LayerSpec
+from ..catalog.validation import RowError
 from ..crs import WGS84, parse_crs
 from .csvfile import CsvError, codec_name, read_csv
 from .osm import OsmError, read_osm
-from .validate import RowError
 
 FORMATS = "GeoJSON (.geojson/.json), GeoPackage (.gpkg), Shapefile (.shp or .zip), CSV (.csv/.txt/.tsv), " \
           "OpenStreetMap (.osm.pbf/.osm)"

@@ -237,22 +237,6 @@ class MapData:
             props.append(p)
         return viewport.feature_bytes(fids, viewport.generalise(frame.geometry.values, zoom), props)
 
-    # ---------------------------------------------------------------- vector tiles
-
-    def tile(self, layer: str, z: int, x: int, y: int) -> bytes:
-        """The Mapbox Vector Tile z/x/y (WebMercatorQuad) of ``layer``, every field as tags."""
-        from . import tiles
-
-        spec = self.spec(layer)
-        version = self.store.version(layer)
-
-        def source() -> tiles.TileSource:
-            frame = self.store.query(layer, Query()).features
-            return tiles.TileSource.build(layer, frame, [(f.name, f.type) for f in spec.fields])
-
-        src = self._memo.get(("tiles", layer, version), source)
-        return self._views.get(("tile", layer, version, z, x, y), lambda: tiles.encode_tile(src, z, x, y))
-
     # ---------------------------------------------------------------- overlays
 
     def overlay(self, name: str, bbox: tuple[float, float, float, float], zoom: int) -> bytes:

@@ -20,17 +20,9 @@ import numpy as np
 import orjson
 import shapely
 
-WORLD_M = 2 * math.pi * 6378137.0  # Web Mercator world width in metres
+from ..crs import WORLD_M, mercator
+
 CELL_PX = 64
-MAX_LAT = 85.05112878
-
-
-def mercator(lon: np.ndarray, lat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """EPSG:3857 metres of lon/lat degrees (clamped to the Web Mercator latitude range)."""
-    lat = np.clip(lat, -MAX_LAT, MAX_LAT)
-    x = np.radians(lon) * 6378137.0
-    y = np.log(np.tan(np.pi / 4 + np.radians(lat) / 2)) * 6378137.0
-    return x, y
 
 
 def metres_per_px(zoom: int) -> float:

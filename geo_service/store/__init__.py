@@ -4,10 +4,14 @@ from __future__ import annotations
 
 from ..catalog import load_catalog
 from ..settings import Settings
-from .base import Conflict, FeatureStore, Filter, InvalidFeature, InvalidQuery, NotFound, Query, QueryResult
+from .base import FeatureStore
+from .errors import Conflict, InvalidFeature, InvalidQuery, NotFound, StoreError
+from .geojson import GeoJSONPage
+from .geopackage import GeoPackageStore
+from .query import Filter, Query, QueryResult
 
-__all__ = ["Conflict", "FeatureStore", "Filter", "InvalidFeature", "InvalidQuery", "NotFound", "Query",
-           "QueryResult", "open_store"]
+__all__ = ["Conflict", "FeatureStore", "Filter", "GeoJSONPage", "GeoPackageStore", "InvalidFeature", "InvalidQuery",
+           "NotFound", "Query", "QueryResult", "StoreError", "open_store"]
 
 
 def open_store(settings: Settings | None = None) -> FeatureStore:
@@ -16,11 +20,10 @@ def open_store(settings: Settings | None = None) -> FeatureStore:
     catalog = load_catalog(settings.layers)
     if settings.database_url:
         try:
-            from .postgis import PostGISStore
+            from .postgis import PostGISStore  # deferred: psycopg is an optional dependency
         except ImportError as e:
             raise RuntimeError(f"GEO_SERVICE_DATABASE_URL is set but the PostGIS driver is missing ({e}); "
                                "install it with: pip install 'compound-gis[postgis]'") from None
-        return PostGISStore(settings.database_url, catalog, metric_crs=settings.metric_crs)
-    from .geopackage import GeoPackageStore
-
-    return GeoPackageStore(settings.gpkg, catalog, metric_crs=settings.metric_crs)
+        return PostGISStore(settings.database_url, catalog, metric_crs=settings.metric_crs,
+                            service_area=settings.service_area)
+    return GeoPackageStore(settings.gpkg, catalog, metric_crs=settings.metric_crs, service_area=settings.service_area)

@@ -1,123 +1,72 @@
 """The FeatureStore contract shared by the embedded (GeoPackage) and PostGIS stores.
 
-Features are WGS84 lon/lat. A layer's rows carry an integer ``id``, the fields its
-spec declares, and a geometry. Query results are GeoDataFrames indexed by ``id``.
+Everything a caller may use is declared here, abstract or with a default that is right for both
+stores, so no caller ever needs to ask which store it has: reads, encoded GeoJSON pages, vector
+tiles, single-feature writes, imports, audit history, and what a whole-dataset copy needs (the
+audit log and the id counters).
 
-Writes of single features are validated here, in the base class, with the same rules
-as imports, so every implementation rejects the same bad input with the same message.
+Features are WGS84 lon/lat. A layer's rows carry an integer ``id``, the fields its spec declares,
+and a geometry. Query results are GeoDataFrames indexed by ``id``.
+
+Writes of single features are validated here, in the base class, with the catalog's validation
+(the import rules, the store's service area included), so every implementation rejects the same
+bad input with the same message.
 """
 
 from __future__ import annotations
 
 import abc
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
-from typing import Any, Literal
+import hashlib
+from collections.abc import Mapping
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
-import pandas as pd
+import orjson
 import shapely
 from shapely.geometry.base import BaseGeometry
 
-from ..catalog import Catalog, LayerSpec
+from ..catalog import Catalog, LayerSpec, validation
+from ..catalog.validation import plain_value
+from ..crs import CRS84, from_crs84, metric_transformer
+from .errors import (
+    Conflict,
+    InvalidFeature,
+    InvalidQuery,
+    NotFound,
+    PreconditionFailed,
+    StoreError,
+    Unavailable,
+)
+from .geojson import GeoJSONPage, encode_features
+from .query import (
+    FILTER_OPS,
+    PREDICATES,
+    Filter,
+    ImportSummary,
+    Predicate,
+    Query,
+    QueryResult,
+    check_bbox,
+    check_properties,
+)
 
-Predicate = Literal["intersects", "within", "contains", "dwithin"]
-PREDICATES = ("intersects", "within", "contains", "dwithin")
-FILTER_OPS = ("eq", "ne", "lt", "le", "gt", "ge", "in", "like")
+__all__ = ["CRS84", "FILTER_OPS", "PREDICATES", "Conflict", "FeatureStore", "Filter", "GeoJSONPage", "ImportSummary",
+           "InvalidFeature", "InvalidQuery", "NotFound", "Predicate", "PreconditionFailed", "Query", "QueryResult",
+           "StoreError", "Unavailable", "check_bbox", "check_properties", "check_write", "feature_etag",
+           "plain_value", "validate_feature"]
 
-
-class StoreError(Exception):
-    """Base of the store's errors; ``status`` is the HTTP status an API maps it to."""
-
-    status = 500
-
-
-class NotFound(StoreError):
-    status = 404
-
-
-class Conflict(StoreError):
-    status = 409
-
-
-class Unavailable(StoreError):
-    """The backing database cannot be reached; clients should retry (HTTP 503)."""
-
-    status = 503
-
-
-class PreconditionFailed(StoreError):
-    """The feature changed since the client read it (stale If-Match)."""
-
-    status = 412
-
-
-class InvalidQuery(StoreError, ValueError):
-    status = 400
-
-
-class InvalidFeature(StoreError, ValueError):
-    """A feature that breaks its layer spec. ``errors`` lists (field, reason)."""
-
-    status = 422
-
-    def __init__(self, errors: list[tuple[str, str]]):
-        self.errors = errors
-        super().__init__("; ".join(f"{f}: {r}" for f, r in errors))
-
-
-@dataclass(frozen=True)
-class Filter:
-    field: str
-    op: str
-    value: Any
-
-
-@dataclass
-class Query:
-    """What to select. All parts are optional and combine with AND."""
-
-    bbox: tuple[float, float, float, float] | None = None
-    geometry: BaseGeometry | None = None
-    predicate: Predicate = "intersects"
-    distance_m: float | None = None  # for predicate == "dwithin"
-    filters: list[Filter] = field(default_factory=list)
-    ids: Iterable[int] | None = None
-    sort: list[tuple[str, bool]] = field(default_factory=list)  # (field or "id", ascending)
-    limit: int | None = None
-    offset: int = 0
-    properties: list[str] | None = None  # None: all fields
-
-    @staticmethod
-    def equals(**values: Any) -> list[Filter]:
-        return [Filter(k, "in" if isinstance(v, list | tuple | set) else "eq", v) for k, v in values.items()]
-
-
-@dataclass
-class QueryResult:
-    features: gpd.GeoDataFrame  # index: id; columns: requested fields + geometry
-    number_matched: int
-
-    @property
-    def number_returned(self) -> int:
-        return len(self.features)
-
-
-@dataclass
-class ImportSummary:
-    layer: str
-    mode: str
-    inserted: int
-    deleted: int
-    version: int
+Bounds = tuple[float, float, float, float]
+AUDIT_KEYS = ("layer", "feature_id", "action", "actor", "at", "before", "after")
 
 
 class FeatureStore(abc.ABC):
     """One interface, two implementations (store.geopackage, store.postgis)."""
 
-    def __init__(self, catalog: Catalog):
+    def __init__(self, catalog: Catalog, metric_crs: str | None = None, service_area: Bounds | None = None):
         self.catalog = catalog
+        self.metric_crs = metric_crs  # distances and areas (None: the UTM zone of the data)
+        self.service_area = service_area  # single-feature writes outside it are refused, as imports are
 
     # ---- reads -----------------------------------------------------------------
     @abc.abstractmethod
@@ -170,10 +119,6 @@ class FeatureStore(abc.ABC):
         dwithin test uses (the store's configured ``metric_crs``, else the point's UTM zone); ties
         go to the lower id. ``number_matched`` is the number returned. PostGIS may override with KNN.
         """
-        import numpy as np
-
-        from .filtering import metric_transformers
-
         cap = 50_000.0
         if not isinstance(point, BaseGeometry):
             try:
@@ -197,7 +142,7 @@ class FeatureStore(abc.ABC):
                 break
             radius = min(radius * 4.0, limit_m)
         frame = found.features
-        to_metric = metric_transformers(point, getattr(self, "metric_crs", None))
+        to_metric = metric_transformer(point, self.metric_crs)
         dist = shapely.distance(to_metric(frame.geometry.values), to_metric([point])[0]) if len(frame) else []
         order = np.lexsort((frame.index.to_numpy(), np.asarray(dist, dtype=float)))[:k]
         frame = frame.iloc[order].copy()
@@ -208,19 +153,51 @@ class FeatureStore(abc.ABC):
     def history(self, layer: str, feature_id: int) -> list[dict[str, Any]]:
         """Audit records of one feature, oldest first: action, actor, at, before, after."""
 
+    # ---- encoded output ---------------------------------------------------------
+    def geojson_page(self, layer: str, query: Query | None = None, crs: str = CRS84) -> GeoJSONPage:
+        """The selected features as GeoJSON bytes (all properties, or ``query.properties``) and numberMatched.
+
+        ``crs`` is a served CRS URI (crs.supported_crs); coordinates are in its axis order. This default
+        encodes the query's rows; stores override it with something faster for the common case.
+        """
+        result = self.query(layer, query)
+        return GeoJSONPage(encode_features(result.features, transform=from_crs84(crs)), result.number_matched)
+
+    @abc.abstractmethod
+    def tile(self, layer: str, z: int, x: int, y: int) -> bytes:
+        """The Mapbox Vector Tile z/x/y (WebMercatorQuad) of ``layer``: one layer named after it, every
+        field as tags, extent 4096, buffer 64 (store.mvt); empty bytes when nothing is there."""
+
+    # ---- whole-dataset copies (geo-service db copy) -------------------------------
+    @abc.abstractmethod
+    def audit_records(self) -> list[dict[str, Any]]:
+        """The whole audit log, oldest first: dicts with AUDIT_KEYS (before/after as GeoJSON dicts)."""
+
+    @abc.abstractmethod
+    def replace_audit(self, records: list[dict[str, Any]]) -> None:
+        """Make the audit log exactly ``records`` (as ``audit_records`` gives them), in one transaction."""
+
+    @abc.abstractmethod
+    def last_id(self, layer: str) -> int:
+        """The highest id ever handed out in ``layer`` (deleted ones included)."""
+
+    @abc.abstractmethod
+    def next_id_floor(self, layer: str, at_least: int) -> None:
+        """Never hand out ids up to ``at_least`` in ``layer`` (carries id history across a copy)."""
+
     # ---- writes ----------------------------------------------------------------
     # Every write takes the acting user (kept in the audit record) and, for changes to an
     # existing feature, an optional `if_match` ETag checked inside the write transaction.
     def create(self, layer: str, properties: Mapping[str, Any], geometry: BaseGeometry | dict,
                feature_id: int | None = None, actor: str | None = None) -> int:
         spec = self.catalog.get(layer)
-        props, geom = validate_feature(spec, properties, geometry, partial=False)
+        props, geom = validate_feature(spec, properties, geometry, partial=False, service_area=self.service_area)
         return self._insert(layer, props, geom, feature_id, actor)
 
     def replace(self, layer: str, feature_id: int, properties: Mapping[str, Any],
                 geometry: BaseGeometry | dict, actor: str | None = None, if_match: str | None = None) -> None:
         spec = self.catalog.get(layer)
-        props, geom = validate_feature(spec, properties, geometry, partial=False)
+        props, geom = validate_feature(spec, properties, geometry, partial=False, service_area=self.service_area)
         full = {f: props.get(f) for f in spec.field_names}
         self._update(layer, feature_id, full, geom, actor, if_match, partial=False)
 
@@ -228,7 +205,8 @@ class FeatureStore(abc.ABC):
                geometry: BaseGeometry | dict | None = None, actor: str | None = None,
                if_match: str | None = None) -> None:
         spec = self.catalog.get(layer)
-        props, geom = validate_feature(spec, properties or {}, geometry, partial=True)
+        props, geom = validate_feature(spec, properties or {}, geometry, partial=True,
+                                       service_area=self.service_area)
         self._update(layer, feature_id, props, geom, actor, if_match, partial=True)
 
     def delete(self, layer: str, feature_id: int, actor: str | None = None, if_match: str | None = None) -> None:
@@ -262,23 +240,8 @@ class FeatureStore(abc.ABC):
         self.close()
 
 
-def check_properties(spec: LayerSpec, props: list[str] | None) -> list[str]:
-    """The fields a query returns: all, or the requested ones, which must exist."""
-    if props is None:
-        return spec.field_names
-    bad = [p for p in props if not spec.has_field(p)]
-    if bad:
-        raise InvalidQuery(f"{spec.id}: unknown properties {', '.join(map(repr, bad))}; "
-                           f"fields: {', '.join(spec.field_names)}")
-    return list(props)
-
-
 def feature_etag(properties: Mapping[str, Any], geometry: BaseGeometry | None) -> str:
     """A strong ETag from a feature's content: it changes exactly when the feature does."""
-    import hashlib
-
-    import orjson
-
     payload = orjson.dumps({"p": dict(properties), "g": geometry.wkb_hex if geometry is not None else None},
                            option=orjson.OPT_SORT_KEYS | orjson.OPT_SERIALIZE_NUMPY, default=str)
     return '"' + hashlib.blake2b(payload, digest_size=12).hexdigest() + '"'
@@ -302,64 +265,10 @@ def check_write(spec: LayerSpec, layer: str, feature_id: int, current: dict[str,
             raise InvalidFeature([(m, "required field would be empty") for m in missing])
 
 
-# ---- validation of single features (shared by both stores and the API) ----------
-
-def validate_feature(spec: LayerSpec, properties: Mapping[str, Any], geometry: Any, partial: bool
-                     ) -> tuple[dict[str, Any], BaseGeometry | None]:
-    """Check one feature against its spec with the import rules; raise InvalidFeature."""
-    from ..ingest.validate import validate_frame  # the one implementation of the rules
-
-    if not isinstance(properties, Mapping):
-        raise InvalidFeature([("properties", "must be an object")])
-    errors: list[tuple[str, str]] = []
-    unknown = [k for k in properties if k not in spec.field_names and k != "id"]
-    for k in unknown:
-        errors.append((str(k), f"not a field of layer {spec.id!r}"))
-    for k, v in properties.items():
-        if isinstance(v, str) and (reason := _bad_text(v)):
-            errors.append((str(k), reason))
-    geom: BaseGeometry | None = None
-    if geometry is not None:
-        try:
-            geom = geometry if isinstance(geometry, BaseGeometry) else shapely.geometry.shape(geometry)
-        except Exception as e:  # shapely raises several types for malformed GeoJSON
-            errors.append(("geometry", f"not a valid GeoJSON geometry ({e})"))
-    elif not partial:
-        errors.append(("geometry", "is required"))
-    if errors:
-        raise InvalidFeature(errors)
-    props = {k: v for k, v in properties.items() if k != "id"}
-    row = {f: props.get(f) for f in spec.field_names}
-    frame = gpd.GeoDataFrame(pd.DataFrame([row]), geometry=[geom], crs="EPSG:4326")
-    result = validate_frame(frame, spec, check_required=not partial, check_geometry=geom is not None,
-                            outliers=False)
-    if result.errors:
-        raise InvalidFeature([(e.field, e.reason) for e in result.errors])
-    clean = result.valid.iloc[0]
-    out = {k: plain_value(clean[k]) for k in props if k in spec.field_names}
-    return out, (clean.geometry if geom is not None else None)
-
-
-def _bad_text(text: str) -> str | None:
-    """Text no store can keep faithfully (SQLite truncates at NUL; PostgreSQL refuses NUL and surrogates)."""
-    if "\x00" in text:
-        return "contains a NUL character"
+def validate_feature(spec: LayerSpec, properties: Mapping[str, Any], geometry: Any, partial: bool,
+                     service_area: Bounds | None = None) -> tuple[dict[str, Any], BaseGeometry | None]:
+    """The catalog's single-feature validation, its errors raised as the store's InvalidFeature (422)."""
     try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return "contains an invalid character (a lone surrogate)"
-    return None
-
-
-def plain_value(v: Any) -> Any:
-    """A JSON-ready Python scalar: numpy/pandas scalars unwrapped, NaN/NA/NaT as None."""
-    if v is None or isinstance(v, list | tuple | dict):
-        return v
-    if isinstance(v, np.generic):
-        v = v.item()
-    try:
-        if pd.isna(v):
-            return None
-    except (TypeError, ValueError):
-        pass
-    return v
+        return validation.validate_feature(spec, properties, geometry, partial, service_area)
+    except validation.FeatureErrors as e:
+        raise InvalidFeature(e.errors) from None

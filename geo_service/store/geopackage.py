@@ -24,24 +24,17 @@ import shapely
 from rtree import index as rtree_index
 from shapely.geometry.base import BaseGeometry
 
+from ..cache import SingleFlightCache
 from ..catalog import Catalog, FieldSpec, LayerSpec
+from ..catalog.validation import plain_value
+from ..crs import CRS84, from_crs84, metric_transformer
 from . import gpkg_format as fmt
-from .base import (
-    FILTER_OPS,
-    PREDICATES,
-    Conflict,
-    FeatureStore,
-    Filter,
-    ImportSummary,
-    InvalidQuery,
-    NotFound,
-    Query,
-    QueryResult,
-    check_properties,
-    check_write,
-    plain_value,
-)
-from .filtering import coerce_value, metric_transformers
+from . import mvt
+from .base import AUDIT_KEYS, Bounds, FeatureStore, check_write
+from .errors import Conflict, InvalidQuery, NotFound
+from .filtering import coerce_value
+from .geojson import FeatureCache, GeoJSONPage
+from .query import FILTER_OPS, PREDICATES, Filter, ImportSummary, Query, QueryResult, check_bbox, check_properties
 
 _PANDAS_DTYPES = {"string": object, "integer": "Int64", "number": "float64", "boolean": "boolean",
                   "date": object, "datetime": object}
@@ -154,10 +147,13 @@ def _column_values(series: pd.Series) -> list[Any]:
 
 
 class GeoPackageStore(FeatureStore):
-    def __init__(self, path: Path | str, catalog: Catalog, metric_crs: str | None = None):
-        super().__init__(catalog)
+    def __init__(self, path: Path | str, catalog: Catalog, metric_crs: str | None = None,
+                 service_area: Bounds | None = None):
+        super().__init__(catalog, metric_crs, service_area)
         self.path = Path(path)
-        self.metric_crs = metric_crs
+        self._features = FeatureCache()  # GeoJSON bytes per feature (all properties), per CRS and version
+        self._tile_sources = SingleFlightCache(16)  # a layer ready for tiling, per version stamp
+        self._tiles = SingleFlightCache(512)  # encoded tiles: map clients ask the same tiles again and again
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.RLock()
         self._conn = sqlite3.connect(str(self.path), isolation_level=None, check_same_thread=False,
@@ -317,7 +313,7 @@ class GeoPackageStore(FeatureStore):
     def _spatial_positions(self, lay: _Layer, q: Query) -> np.ndarray | None:
         pos = None
         if q.bbox is not None:
-            minx, miny, maxx, maxy = _check_bbox(q.bbox)
+            minx, miny, maxx, maxy = check_bbox(q.bbox)
             pos = lay.bbox_positions((minx, miny, maxx, maxy))
             if not lay.points_only and len(pos):
                 pos = pos[shapely.intersects(lay.geoms[pos], shapely.box(minx, miny, maxx, maxy))]
@@ -339,7 +335,7 @@ class GeoPackageStore(FeatureStore):
             if len(cand):
                 geoms = lay.geoms[cand]
                 if q.predicate == "dwithin":
-                    to_metric = metric_transformers(g, self.metric_crs)
+                    to_metric = metric_transformer(g, self.metric_crs)
                     mask = shapely.dwithin(to_metric(geoms), to_metric(np.array([g]))[0], q.distance_m)
                 else:
                     shapely.prepare(g)
@@ -349,6 +345,34 @@ class GeoPackageStore(FeatureStore):
                 cand = cand[mask]
             pos = cand if pos is None else np.intersect1d(pos, cand)
         return pos
+
+    # ---------------------------------------------------------------- encoded output
+    def geojson_page(self, layer: str, query: Query | None = None, crs: str = CRS84) -> GeoJSONPage:
+        """Pages with every property come from the per-feature byte cache (one per CRS asked for):
+        ids -> cached bytes, encoding only features not seen since the layer last changed."""
+        q = query or Query()
+        if q.properties is not None:
+            return super().geojson_page(layer, q, crs)
+        with self._lock:  # the rows and the version they belong to, together
+            result = self.query(layer, q)
+            version = self._layers[layer].version
+        encoded = self._features.features(layer, version, result.features, "" if crs == CRS84 else crs,
+                                          from_crs84(crs))
+        return GeoJSONPage(encoded, result.number_matched)
+
+    def tile(self, layer: str, z: int, x: int, y: int) -> bytes:
+        mvt.check_tile(z, x, y)
+        with self._lock:
+            self._sync()
+            lay = self._layer(layer)
+            version = lay.version
+
+        def source() -> mvt.TileSource:
+            frame = self.query(layer, Query()).features
+            return mvt.TileSource.build(layer, frame, [(f.name, f.type) for f in lay.spec.fields])
+
+        src = self._tile_sources.get((layer, version), source)
+        return self._tiles.get((layer, version, z, x, y), lambda: mvt.encode_tile(src, z, x, y))
 
     def _filter_mask(self, lay: _Layer, pos: np.ndarray, flt: Filter) -> np.ndarray:
         if flt.op not in FILTER_OPS:
@@ -600,6 +624,35 @@ class GeoPackageStore(FeatureStore):
             self._reload(layer)
             return ImportSummary(layer=layer, mode=mode, inserted=n, deleted=deleted, version=version)
 
+    # ---------------------------------------------------------------- whole-dataset copies
+    def audit_records(self) -> list[dict[str, Any]]:
+        with self._lock:
+            rows = self._conn.execute(f"SELECT {', '.join(AUDIT_KEYS)} FROM gcs_audit ORDER BY id").fetchall()
+        return [{**dict(zip(AUDIT_KEYS, r, strict=True)),
+                 "before": orjson.loads(r[5]) if r[5] else None, "after": orjson.loads(r[6]) if r[6] else None}
+                for r in rows]
+
+    def replace_audit(self, records: list[dict[str, Any]]) -> None:
+        rows = [(r["layer"], r["feature_id"], r["action"], r["actor"], r["at"],
+                 orjson.dumps(r["before"]).decode() if r["before"] is not None else None,
+                 orjson.dumps(r["after"]).decode() if r["after"] is not None else None) for r in records]
+        with self._lock, self._write_txn() as conn:
+            conn.execute("DELETE FROM gcs_audit")
+            conn.executemany(f"INSERT INTO gcs_audit ({', '.join(AUDIT_KEYS)}) VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
+
+    def last_id(self, layer: str) -> int:
+        self._layer(layer)
+        with self._lock:
+            row = self._conn.execute("SELECT seq FROM sqlite_sequence WHERE name = ?", (layer,)).fetchone()
+        return int(row[0]) if row else 0
+
+    def next_id_floor(self, layer: str, at_least: int) -> None:
+        self._layer(layer)
+        with self._lock, self._write_txn() as conn:
+            conn.execute("UPDATE sqlite_sequence SET seq = max(seq, ?) WHERE name = ?", (int(at_least), layer))
+            if conn.execute("SELECT changes()").fetchone()[0] == 0:
+                conn.execute("INSERT INTO sqlite_sequence (name, seq) VALUES (?, ?)", (layer, int(at_least)))
+
     def _existing_ids(self, layer: str, ids: list[int]) -> list[int]:
         found: list[int] = []
         for i in range(0, len(ids), 900):
@@ -615,18 +668,6 @@ class GeoPackageStore(FeatureStore):
             except sqlite3.Error:
                 pass
             self._conn.close()
-
-
-def _check_bbox(bbox) -> tuple[float, float, float, float]:
-    try:
-        minx, miny, maxx, maxy = (float(v) for v in bbox)
-    except (TypeError, ValueError):
-        raise InvalidQuery("bbox needs four numbers: minx, miny, maxx, maxy") from None
-    if not all(np.isfinite([minx, miny, maxx, maxy])):
-        raise InvalidQuery("bbox values must be finite numbers")
-    if minx > maxx or miny > maxy:
-        raise InvalidQuery(f"bbox {minx},{miny},{maxx},{maxy}: min must not exceed max")
-    return minx, miny, maxx, maxy
 
 
 def _feature_json(feat: dict[str, Any] | None) -> str | None:

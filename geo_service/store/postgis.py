@@ -7,7 +7,8 @@ Why this shape:
   could go stale except the layer extent, which is keyed by the version stamp.
 - Queries run in SQL: the GiST index answers bbox/geometry tests, btree indexes the filters,
   LIMIT/OFFSET the paging, and ``numberMatched`` is counted only when the page is full (a page
-  that is not full already tells the total). ``geojson_page`` also builds the GeoJSON there.
+  that is not full already tells the total). ``geojson_page`` builds the GeoJSON there and
+  ``tile`` the vector tiles (ST_AsMVT).
 - Writes lock the row (``SELECT ... FOR UPDATE``) and run ``check_write`` inside the transaction,
   so of two editors with the same ETag the second gets 412.
 - The database going away is a 503, never a hang or a 500: bounded connect, pool, statement and
@@ -38,18 +39,11 @@ from psycopg_pool import ConnectionPool, PoolTimeout
 from shapely.geometry.base import BaseGeometry
 
 from ..catalog import Catalog, LayerSpec
-from .base import (
-    Conflict,
-    FeatureStore,
-    ImportSummary,
-    InvalidFeature,
-    InvalidQuery,
-    NotFound,
-    Query,
-    QueryResult,
-    Unavailable,
-    check_write,
-)
+from ..crs import CRS84
+from . import mvt
+from .base import AUDIT_KEYS, Bounds, FeatureStore, check_write
+from .errors import Conflict, InvalidFeature, InvalidQuery, NotFound, Unavailable
+from .geojson import GeoJSONPage
 from .postgis_schema import SCHEMA_VERSION, SchemaError, ensure_schema
 from .postgis_sql import (
     PANDAS_DTYPES,
@@ -61,7 +55,9 @@ from .postgis_sql import (
     paging,
     projection,
     text_problem,
+    tile_sql,
 )
+from .query import ImportSummary, Query, QueryResult
 
 T = TypeVar("T")
 AT_FORMAT = 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'  # the embedded store's audit/last-modified time format
@@ -82,12 +78,11 @@ class PostGISStore(FeatureStore):
     """
 
     def __init__(self, database_url: str, catalog: Catalog, metric_crs: str | None = None, *,
-                 schema: str | None = None, min_size: int = 1, max_size: int = 10,
+                 service_area: Bounds | None = None, schema: str | None = None, min_size: int = 1, max_size: int = 10,
                  connect_timeout: float = 2.0, pool_timeout: float = 2.5, statement_timeout_ms: int = 5000,
                  lock_timeout_ms: int = 3000, geojson_precision: int = 9, auto_init: bool = True):
-        super().__init__(catalog)
+        super().__init__(catalog, metric_crs, service_area)
         self.database_url = database_url
-        self.metric_crs = metric_crs
         self.pool_timeout = pool_timeout
         self.geojson_precision = geojson_precision
         self._auto_init = auto_init
@@ -231,20 +226,29 @@ class PostGISStore(FeatureStore):
         rows, matched = self._page(spec, q, select, [])
         return QueryResult(_frame(spec, names, rows), matched)
 
-    def geojson_page(self, layer: str, query: Query | None = None) -> tuple[list[bytes], int]:
-        """Fast path for the items endpoint: (each feature's GeoJSON as bytes, numberMatched).
+    def geojson_page(self, layer: str, query: Query | None = None, crs: str = CRS84) -> GeoJSONPage:
+        """Lon/lat pages are encoded by PostgreSQL, so no rows become Python objects.
 
-        Same selection, order and paging as ``query``, but the features are encoded by PostgreSQL
-        (``{"type":"Feature","id":..,"geometry":..,"properties":{..}}``, coordinates with
-        ``geojson_precision`` decimals, 9 = 0.1 mm), so no rows become Python objects. Join them with
-        ``api.geojson.collection_bytes``. Only for CRS84 output; reprojected output goes through ``query``.
+        Same selection, order and paging as ``query``; each feature is
+        ``{"type":"Feature","id":..,"geometry":..,"properties":{..}}`` with ``geojson_precision``
+        decimals (9 = 0.1 mm). Pages in another CRS are reprojected here (the base class's way).
         """
+        if crs != CRS84:
+            return super().geojson_page(layer, query, crs)
         spec = self._spec(layer)
         q = query or Query()
         names = projection(spec, q.properties)
         expr, params = geojson_expr(spec, names, self.geojson_precision)
         rows, matched = self._page(spec, q, expr, params)
-        return [r[0] for r in rows], matched
+        return GeoJSONPage([r[0] for r in rows], matched)
+
+    def tile(self, layer: str, z: int, x: int, y: int) -> bytes:
+        """Cut by the database (ST_AsMVTGeom/ST_AsMVT over the GiST index): nothing of the layer is
+        held in this process, whatever its size."""
+        spec = self._spec(layer)
+        mvt.check_tile(z, x, y)
+        stmt, params = tile_sql(spec, z, x, y)
+        return self._run(lambda conn, _: bytes(conn.execute(stmt, params).fetchone()[0]))
 
     def _page(self, spec: LayerSpec, q: Query, select: sql.Composable, select_params: list[Any]
               ) -> tuple[list[tuple], int]:
@@ -464,8 +468,7 @@ class PostGISStore(FeatureStore):
         rows = self._run(lambda conn, _: conn.execute(
             "SELECT layer, feature_id, action, actor, to_char(at AT TIME ZONE 'UTC', %s), before, after "
             "FROM gcs_audit ORDER BY id", (AT_FORMAT,)).fetchall())
-        keys = ("layer", "feature_id", "action", "actor", "at", "before", "after")
-        return [dict(zip(keys, r, strict=True)) for r in rows]
+        return [dict(zip(AUDIT_KEYS, r, strict=True)) for r in rows]
 
     def replace_audit(self, records: list[dict[str, Any]]) -> None:
         """Make the audit log exactly ``records`` (as ``audit_records`` gives them), in one transaction."""

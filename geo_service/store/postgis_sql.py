@@ -18,10 +18,11 @@ from psycopg import sql
 
 from ..catalog import FieldSpec, LayerSpec
 from ..crs import metric_crs
-from .base import FILTER_OPS, PREDICATES, Filter, InvalidQuery, Query, check_properties
+from . import mvt
+from .errors import InvalidQuery
 from .filtering import coerce_value
-from .geopackage import _check_bbox as check_bbox
 from .postgis_schema import CAST_TYPES
+from .query import FILTER_OPS, PREDICATES, Filter, Query, check_bbox, check_properties
 
 INT64 = (-(2**63), 2**63 - 1)
 # pandas dtypes of query results, as the embedded store has them
@@ -220,3 +221,22 @@ def geojson_expr(spec: LayerSpec, names: list[str], precision: int) -> tuple[sql
                    "'UTF8')").format(sql.Literal('{"type":"Feature","id":'), sql.Literal(',"geometry":'),
                                      sql.Literal(',"properties":'), props_json, sql.Literal("}"))
     return expr, [int(precision)]
+
+
+def tile_sql(spec: LayerSpec, z: int, x: int, y: int) -> tuple[sql.Composable, list[Any]]:
+    """One Mapbox Vector Tile of the layer, cut by PostGIS with the embedded encoder's settings.
+
+    Same layer name, extent, buffer, feature ids and property values (dates and times as the same
+    ISO text): the contract test decodes both. The GiST index picks the rows through the tile's
+    envelope grown by the buffer, taken to lon/lat (a Mercator rectangle is a lon/lat rectangle).
+    """
+    margin = mvt.BUFFER / mvt.EXTENT
+    props = sql.SQL("").join(sql.SQL(", {} AS {}").format(column_expr(f, "t"), sql.Identifier(f.name))
+                             for f in spec.fields)
+    stmt = sql.SQL(
+        "WITH b AS (SELECT ST_TileEnvelope(%s, %s, %s) AS env, ST_TileEnvelope(%s, %s, %s, margin => %s) AS pad), "
+        "m AS (SELECT t.id, ST_AsMVTGeom(ST_Transform(t.geom, 3857), b.env, %s, %s, true) AS mvt_geom{props} "
+        "FROM {table} AS t, b WHERE t.geom && ST_Transform(b.pad, 4326)) "
+        "SELECT coalesce(ST_AsMVT(m, %s, %s, 'mvt_geom', 'id'), ''::bytea) FROM m WHERE m.mvt_geom IS NOT NULL"
+    ).format(props=props, table=sql.Identifier(spec.id))
+    return stmt, [z, x, y, z, x, y, margin, mvt.EXTENT, mvt.BUFFER, spec.id, mvt.EXTENT]

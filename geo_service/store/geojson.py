@@ -1,26 +1,47 @@
-"""GeoJSON encoding with a per-feature byte cache.
+"""GeoJSON encoding of query results, and the per-feature byte cache of the embedded store.
 
-A feature's GeoJSON changes only when the feature does, so each is encoded once and
-its bytes kept, keyed by the layer's version stamp; a response is the join of those bytes.
+A feature's GeoJSON changes only when the feature does, so each is encoded once and its bytes
+kept, keyed by the layer's version stamp; a page is the join of those bytes (``GeoJSONPage``).
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Mapping
+from typing import Any, NamedTuple
 
 import numpy as np
 import orjson
 import shapely
 from shapely.geometry.base import BaseGeometry
 
-from ..store.base import QueryResult
-from ..store.base import plain_value as plain
+from ..catalog.validation import plain_value as plain
+
+Transform = Callable[[np.ndarray], np.ndarray]
 
 
-def encode_features(frame, transform: Callable[[np.ndarray], np.ndarray] | None = None,
-                    precision: int | None = None) -> list[bytes]:
+class GeoJSONPage(NamedTuple):
+    """A page of features already encoded: each a GeoJSON Feature's UTF-8 bytes, in query order."""
+
+    features: list[bytes]
+    number_matched: int
+
+    @property
+    def number_returned(self) -> int:
+        return len(self.features)
+
+    def collection(self, members: Mapping[str, Any]) -> bytes:
+        """The FeatureCollection: the features spliced in as they are, then ``members`` (links, counts...)."""
+        return collection_bytes(self.features, members)
+
+
+def collection_bytes(features: list[bytes], extra: Mapping[str, Any]) -> bytes:
+    tail = orjson.dumps(dict(extra))[1:]  # '"numberMatched":...}' reuses the members' encoding
+    return b'{"type":"FeatureCollection","features":[' + b",".join(features) + b"]" + (
+        b"," + tail if len(tail) > 1 else b"}")
+
+
+def encode_features(frame, transform: Transform | None = None, precision: int | None = None) -> list[bytes]:
     """Encode each row of a GeoDataFrame (index: id) as a GeoJSON Feature."""
     if not len(frame):
         return []
@@ -57,10 +78,9 @@ class FeatureCache:
         self._entries: dict[tuple[str, str], tuple[int, dict[int, bytes]]] = {}
         self._max = max_features_per_layer
 
-    def features(self, layer: str, version: int, result: QueryResult, crs: str = "",
-                 transform: Callable[[np.ndarray], np.ndarray] | None = None) -> list[bytes]:
-        """The features of `result` as GeoJSON bytes; `transform` takes CRS84 geometries to `crs`."""
-        frame = result.features
+    def features(self, layer: str, version: int, frame, crs: str = "",
+                 transform: Transform | None = None) -> list[bytes]:
+        """The rows of ``frame`` (index: id, every field) as GeoJSON bytes; ``transform`` takes CRS84 to ``crs``."""
         with self._lock:
             cached_version, cache = self._entries.get((layer, crs), (None, {}))
             if cached_version != version:
@@ -78,9 +98,3 @@ class FeatureCache:
                 cache[ids[i]] = b
         found = dict(zip((ids[i] for i in missing), fresh, strict=True))
         return [cache.get(fid) or found[fid] for fid in ids]
-
-
-def collection_bytes(features: list[bytes], extra: dict[str, Any]) -> bytes:
-    tail = orjson.dumps(extra)[1:]  # '"numberMatched":...}' reuses the members' encoding
-    return b'{"type":"FeatureCollection","features":[' + b",".join(features) + b"]" + (
-        b"," + tail if len(tail) > 1 else b"}")

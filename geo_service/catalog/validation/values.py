@@ -2,7 +2,7 @@
 
 Source files bring values in every shape: CSV gives text, GeoJSON gives JSON numbers and
 booleans, GeoPackage gives typed columns. Each column is normalised here to the one
-representation the store writes (see ``validate.validate_frame``), and every value that
+representation the store writes (see ``frame.validate_frame``), and every value that
 cannot be normalised yields a reason a person can act on.
 
 Speed: typed numeric columns take vectorised paths; everything else is factorised, so the
@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..catalog import FieldSpec
+from ..specs import FieldSpec
 
 BOOLEAN_WORDS = {
     "true": True, "false": False, "t": True, "f": False, "1": True, "0": False,
@@ -316,3 +316,17 @@ def _check_bounds(column: Column, spec: FieldSpec) -> None:
     if column.errors:
         bad_pos = np.fromiter(column.errors, dtype=np.int64)
         column.values.iloc[bad_pos] = pd.NA if spec.type == "integer" else np.nan
+
+
+def plain_value(v: Any) -> Any:
+    """A JSON-ready Python scalar: numpy/pandas scalars unwrapped, NaN/NA/NaT as None."""
+    if v is None or isinstance(v, list | tuple | dict):
+        return v
+    if isinstance(v, np.generic):
+        v = v.item()
+    try:
+        if pd.isna(v):
+            return None
+    except (TypeError, ValueError):
+        pass
+    return v

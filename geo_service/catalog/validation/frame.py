@@ -1,7 +1,7 @@
 """Validation of features against their layer spec: the one implementation of the import rules.
 
-Used by file imports (whole frames) and, through ``store.base.validate_feature``, by single
-feature writes from the API, so both reject the same input with the same words.
+Used by file imports (whole frames), by the demo generator and, through ``feature.validate_feature``,
+by the stores' single-feature writes, so all reject the same input with the same words.
 
 The output frame is what every store writes: a column ``id`` (nullable Int64; <NA> = assign a
 new id), then every spec field in spec order with normalised types, then the geometry:
@@ -20,7 +20,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from ..catalog import FieldSpec, LayerSpec, Title
+from ..specs import FieldSpec, LayerSpec, Title
 from .geometry import check_geometries
 from .values import normalise_column
 

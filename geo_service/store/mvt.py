@@ -7,12 +7,12 @@ is prepared once per version stamp: geometry in Web Mercator, attributes as colu
 
 Geometry follows the spec: tile grid of 4096 units, y down, clipped to the tile plus a 64-unit
 buffer, rounded to the grid; polygon exterior rings have positive area in tile coordinates and
-holes negative; every feature keeps its id and its layer's fields as tags.
+holes negative; every feature keeps its id and its layer's fields as tags. The PostGIS store cuts
+the same tiles with ST_AsMVT (postgis_mvt.py) from these constants.
 """
 
 from __future__ import annotations
 
-import math
 import struct
 from dataclasses import dataclass
 from typing import Any
@@ -21,11 +21,14 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from .viewport import WORLD_M, mercator
+from ..crs import HALF_WORLD, WORLD_M, lonlat_bounds, mercator, tile_bounds
+from .errors import InvalidQuery
+
+__all__ = ["BUFFER", "EXTENT", "MAX_ZOOM", "MVT", "TileSource", "check_tile", "encode_tile", "lonlat_bounds",
+           "tile_bounds", "web_mercator_quad"]
 
 EXTENT = 4096
 BUFFER = 64
-HALF_WORLD = WORLD_M / 2
 MAX_ZOOM = 24
 MVT = "application/vnd.mapbox-vector-tile"
 POINT, LINESTRING, POLYGON = 1, 2, 3
@@ -169,18 +172,10 @@ class TileSource:
         return cls(name, frame.index.to_numpy(dtype=np.int64), is_point, x, y, merc, bounds, columns, tree)
 
 
-def tile_bounds(z: int, x: int, y: int) -> tuple[float, float, float, float]:
-    """Web Mercator bounds of tile z/x/y (y counted from the top, as in XYZ and WebMercatorQuad)."""
-    size = WORLD_M / 2**z
-    minx = -HALF_WORLD + x * size
-    maxy = HALF_WORLD - y * size
-    return minx, maxy - size, minx + size, maxy
-
-
-def lonlat_bounds(z: int, x: int, y: int) -> tuple[float, float, float, float]:
-    n = 2**z
-    lat = [math.degrees(math.atan(math.sinh(math.pi * (1 - 2 * r / n)))) for r in (y + 1, y)]
-    return x / n * 360 - 180, lat[0], (x + 1) / n * 360 - 180, lat[1]
+def check_tile(z: int, x: int, y: int) -> None:
+    """A tile of the WebMercatorQuad matrix (both stores refuse others the same way)."""
+    if not (0 <= z <= MAX_ZOOM) or not (0 <= x < 2**z and 0 <= y < 2**z):
+        raise InvalidQuery(f"tile {z}/{x}/{y} is outside the tile matrix {z} ({2**z} x {2**z} tiles)")
 
 
 def _line_commands(pts: np.ndarray, cursor: np.ndarray) -> tuple[list[int], np.ndarray] | None:

@@ -136,8 +136,7 @@ _FIELD_KEYS = {"type", "title", "description", "unit", "required", "min", "max",
                "filterable"}
 
 
-def _field(path: Path, name: Any, raw: Any) -> FieldSpec:
-    key = f"fields.{name}"
+def _check_field_name(path: Path, key: str, name: Any, raw: Any) -> None:
     if not isinstance(name, str) or not FIELD_NAME.match(name):
         raise _err(path, key, "field names are lower-case ASCII identifiers (a-z, 0-9, _)")
     if name in RESERVED_FIELDS:
@@ -147,28 +146,42 @@ def _field(path: Path, name: Any, raw: Any) -> FieldSpec:
     unknown = set(raw) - _FIELD_KEYS
     if unknown:
         raise _err(path, f"{key}.{sorted(unknown)[0]}", f"unknown key; allowed: {', '.join(sorted(_FIELD_KEYS))}")
-    ftype = raw.get("type")
-    if ftype not in FIELD_TYPES:
-        raise _err(path, f"{key}.type", f"must be one of {', '.join(FIELD_TYPES)}, got {ftype!r}")
-    values = raw.get("values")
-    parsed_values: dict[str, Title] | None = None
-    if values is not None:
-        if isinstance(values, list):
-            parsed_values = {str(v): Title(str(v), str(v)) for v in values}
-        elif isinstance(values, dict):
-            parsed_values = {str(v): _title(path, f"{key}.values.{v}", t) for v, t in values.items()}
-        else:
-            raise _err(path, f"{key}.values", "must be a list of values or a mapping value -> {zh, en}")
-        if not parsed_values:
-            raise _err(path, f"{key}.values", "must not be empty")
-        if ftype != "string":
-            raise _err(path, f"{key}.values", "allowed values are for string fields")
+
+
+def _allowed_values(path: Path, key: str, ftype: str, values: Any) -> dict[str, Title] | None:
+    if values is None:
+        return None
+    if isinstance(values, list):
+        parsed = {str(v): Title(str(v), str(v)) for v in values}
+    elif isinstance(values, dict):
+        parsed = {str(v): _title(path, f"{key}.values.{v}", t) for v, t in values.items()}
+    else:
+        raise _err(path, f"{key}.values", "must be a list of values or a mapping value -> {zh, en}")
+    if not parsed:
+        raise _err(path, f"{key}.values", "must not be empty")
+    if ftype != "string":
+        raise _err(path, f"{key}.values", "allowed values are for string fields")
+    return parsed
+
+
+def _aliases(path: Path, key: str, raw: Any, parsed_values: dict[str, Title] | None) -> dict:
     aliases = raw.get("aliases") or {}
     if not isinstance(aliases, dict):
         raise _err(path, f"{key}.aliases", "must be a mapping other-spelling -> allowed value")
     for a, target in aliases.items():
         if parsed_values is None or str(target) not in parsed_values:
             raise _err(path, f"{key}.aliases.{a}", f"points to {target!r}, which is not an allowed value")
+    return aliases
+
+
+def _field(path: Path, name: Any, raw: Any) -> FieldSpec:
+    key = f"fields.{name}"
+    _check_field_name(path, key, name, raw)
+    ftype = raw.get("type")
+    if ftype not in FIELD_TYPES:
+        raise _err(path, f"{key}.type", f"must be one of {', '.join(FIELD_TYPES)}, got {ftype!r}")
+    parsed_values = _allowed_values(path, key, ftype, raw.get("values"))
+    aliases = _aliases(path, key, raw, parsed_values)
     required = raw.get("required", False)
     if not isinstance(required, bool):
         raise _err(path, f"{key}.required", "must be true or false")
