@@ -12,8 +12,9 @@ import math
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
+import orjson
 from fastapi import Path, Query, Request
 from shapely.geometry.base import BaseGeometry
 
@@ -23,7 +24,7 @@ from ..settings import Settings
 from ..store.base import Filter
 from ..store.base import Query as StoreQuery
 from ..store.filtering import coerce_value
-from .errors import bad, not_found
+from .errors import ApiError, bad, not_found
 from .responses import HTML
 
 Bbox = tuple[float, float, float, float]
@@ -270,3 +271,34 @@ def items_request(request: Request, spec: LayerSpec) -> ItemsRequest:
     if params.get("datetime") is not None:
         check_datetime(params["datetime"])
     return ItemsRequest(spec, q, output_crs(params.get("crs"), settings), wants_html(request, f))
+
+
+# ------------------------------------------------------------------ request bodies
+
+async def json_body(request: Request, accepted: tuple[str, ...]) -> Any:
+    """The parsed JSON body, refused early when too large (declared or actually streamed)."""
+    media = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if media and media not in accepted:
+        raise ApiError(415, "UnsupportedMediaType", f"Content-Type {media!r} is not accepted here; "
+                                                    f"use {' or '.join(accepted)}")
+    limit = request.app.state.settings.max_body_bytes
+    too_large = ApiError(413, "PayloadTooLarge", f"the request body exceeds the limit of {limit:,d} bytes")
+    declared = request.headers.get("content-length")
+    if declared is not None:
+        if not declared.strip().isdigit():
+            raise bad(f"Content-Length {declared!r} is not a byte count")
+        if int(declared) > limit:
+            raise too_large
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:  # a missing or lying Content-Length does not get past the limit
+            raise too_large
+        chunks.append(chunk)
+    raw = b"".join(chunks)
+    if not raw.strip():
+        raise bad("the request body is empty; send a GeoJSON Feature")
+    try:
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError as e:
+        raise bad(f"the request body is not valid JSON: {e}") from None

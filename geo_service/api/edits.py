@@ -27,15 +27,15 @@ import shapely
 from fastapi import APIRouter, Depends, Header, Path, Request
 from fastapi.responses import Response
 from fastapi.routing import APIRoute
-from pydantic import BaseModel, Field
 from shapely.geometry.base import BaseGeometry
 
 from ..catalog import LayerSpec
 from ..crs import CRS84, parse_crs_uri, supported_crs, to_crs84
 from ..store.base import InvalidFeature, PreconditionFailed, feature_etag
 from ..store.geojson import geometry_dict
+from . import edit_docs as docs
 from .auth import AuthError, Principal, require_editor, require_reader
-from .dependencies import LayerId, spec_of
+from .dependencies import LayerId, json_body, spec_of
 from .errors import ApiError
 from .responses import GEOJSON, JSON, base_url
 
@@ -80,7 +80,6 @@ ContentCrs = Header(None, alias="Content-Crs",
 
 
 def _error(status: int, code: str, description: str) -> Exception:
-
     return ApiError(status, code, description)
 
 
@@ -90,41 +89,12 @@ def _json(body: Any, status: int = 200, media_type: str = GEOJSON, headers: dict
 
 # ------------------------------------------------------------------ request body
 
-async def _read_json(request: Request, accepted: tuple[str, ...]) -> Any:
-    """The parsed JSON body, refused early when too large (declared or actually streamed)."""
-    media = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    if media and media not in accepted:
-        raise _error(415, "UnsupportedMediaType", f"Content-Type {media!r} is not accepted here; "
-                                                  f"use {' or '.join(accepted)}")
-    limit = request.app.state.settings.max_body_bytes
-    too_large = _error(413, "PayloadTooLarge", f"the request body exceeds the limit of {limit:,d} bytes")
-    declared = request.headers.get("content-length")
-    if declared is not None:
-        if not declared.strip().isdigit():
-            raise _error(400, "InvalidParameterValue", f"Content-Length {declared!r} is not a byte count")
-        if int(declared) > limit:
-            raise too_large
-    chunks, size = [], 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:  # a missing or lying Content-Length does not get past the limit
-            raise too_large
-        chunks.append(chunk)
-    raw = b"".join(chunks)
-    if not raw.strip():
-        raise _error(400, "InvalidParameterValue", "the request body is empty; send a GeoJSON Feature")
-    try:
-        return orjson.loads(raw)
-    except orjson.JSONDecodeError as e:
-        raise _error(400, "InvalidParameterValue", f"the request body is not valid JSON: {e}") from None
-
-
 async def feature_body(request: Request) -> Any:
-    return await _read_json(request, FEATURE_TYPES)
+    return await json_body(request, FEATURE_TYPES)
 
 
 async def patch_body(request: Request) -> Any:
-    return await _read_json(request, PATCH_TYPES)
+    return await json_body(request, PATCH_TYPES)
 
 
 @dataclass
@@ -146,6 +116,7 @@ def parse_feature(request: Request, spec: LayerSpec, body: Any, content_crs: str
         hint = "; send one feature per request" if kind == "FeatureCollection" else ""
         raise _error(400, "InvalidParameterValue", f"the body must be a GeoJSON Feature (\"type\": \"Feature\"), "
                                                    f"got type {kind!r}{hint}")
+    _check_members(body)
     props = body.get("properties")
     if props is None:
         if partial and "properties" in body:
@@ -162,7 +133,22 @@ def parse_feature(request: Request, spec: LayerSpec, body: Any, content_crs: str
         geom = None
     else:
         geom = _geometry(request, geometry, content_crs)
+    if partial and props is None and geom is None:
+        raise _error(400, "InvalidParameterValue", "the patch changes nothing: give properties and/or a geometry")
     return Edit(props, geom, body.get("id"))
+
+
+# GeoJSON (RFC 7946) members a Feature may carry; anything else is a typo the client must hear about.
+FEATURE_MEMBERS = ("type", "id", "geometry", "properties", "bbox", "links")
+
+
+def _check_members(body: dict[str, Any]) -> None:
+    """Unknown top-level members are 422 naming them, never silently dropped (the store refuses
+    unknown properties the same way)."""
+    errors = [(name, f"is not a member of a GeoJSON Feature; use {', '.join(FEATURE_MEMBERS)}")
+              for name in body if name not in FEATURE_MEMBERS]
+    if errors:
+        raise InvalidFeature(errors)
 
 
 def _geometry(request: Request, geometry: Any, content_crs: str | None) -> BaseGeometry:
@@ -189,6 +175,8 @@ def _if_match(value: str | None) -> str | None:
     """Quote bare tags (`If-Match: abc` from hand-written requests) so they compare with ETags."""
     if value is None:
         return None
+    if not value.strip():
+        raise _error(400, "InvalidParameterValue", "If-Match is empty: send the ETag as last read, or leave it out")
     tags = [t.strip() for t in value.split(",")]
     return ", ".join(t if t == "*" or t.startswith(('"', 'W/"')) else f'"{t}"' for t in tags)
 
@@ -221,74 +209,16 @@ def _written(request: Request, collection_id: str, feature_id: int, status: int,
     return _json(body, status, headers=headers)
 
 
-# ------------------------------------------------------------------ OpenAPI documentation
-
-class FieldError(BaseModel):
-    field: str
-    reason: str
-
-
-class EditError(BaseModel):
-    """The JSON body of every error answer (the app's exception handlers write it)."""
-
-    code: str
-    description: str
-    errors: list[FieldError] | None = Field(None, description="one entry per rejected field (422)")
-
-
-_GEOMETRY_SCHEMA = {"type": "object", "required": ["type", "coordinates"],
-                    "description": "a GeoJSON geometry of a type the collection takes; lon/lat (CRS84) "
-                                   "unless the Content-Crs header names another CRS of the collection",
-                    "properties": {"type": {"type": "string", "enum": ["Point", "MultiPoint", "LineString",
-                                                                      "MultiLineString", "Polygon", "MultiPolygon"]},
-                                   "coordinates": {"type": "array"}}}
-_PROPERTIES_SCHEMA = {"type": "object", "description": "the collection's fields, typed and constrained as "
-                                                       "/collections/{collectionId}/schema describes"}
-_FEATURE_SCHEMA = {"type": "object", "required": ["type", "geometry", "properties"], "properties": {
-    "type": {"type": "string", "enum": ["Feature"]},
-    "id": {"description": "ignored on POST (the server assigns ids); on PUT it must equal the id in the path"},
-    "geometry": _GEOMETRY_SCHEMA, "properties": _PROPERTIES_SCHEMA}}
-_PATCH_SCHEMA = {"type": "object", "description": "JSON Merge Patch (RFC 7396) of the feature: the properties "
-                                                  "given replace those stored (null empties one); a geometry "
-                                                  "replaces the stored one", "properties": {
-    "type": {"type": "string", "enum": ["Feature"]}, "id": {"description": "if given, the id in the path"},
-    "geometry": _GEOMETRY_SCHEMA, "properties": _PROPERTIES_SCHEMA}}
-_EXAMPLE = {"type": "Feature", "geometry": {"type": "Point", "coordinates": [121.401, 31.118]},
-            "properties": {"kind": "underground", "status": "working", "last_inspected": "2025-05-01"}}
-
-
-def _request_body(schema: dict, media_types: tuple[str, ...], example: dict) -> dict:
-    return {"requestBody": {"required": True, "content": {
-        m: {"schema": schema, "example": example} for m in media_types}}}
-
-
-def _errors(*statuses: int) -> dict:
-    words = {400: "malformed JSON, not a Feature, an id differing from the path, or a bad header",
-             401: "no API key, or an unknown one (see the WWW-Authenticate header)",
-             403: "the key's role may not do this (editor or admin needed)",
-             404: "no such collection or feature", 412: "If-Match is stale: the feature changed since it was read",
-             413: "the body is larger than the configured limit", 415: "unsupported Content-Type",
-             422: "the feature breaks the collection's schema; `errors` names each field and reason"}
-    return {s: {"description": words[s], "model": EditError} for s in statuses}
-
-
-_ETAG_HEADER = {"ETag": {"description": "the feature's new ETag, for If-Match on the next change",
-                         "schema": {"type": "string"}}}
-# OPTIONS works without a key unless reads need one; `{}` among the alternatives says "optional".
-_KEY_OPTIONAL = {"security": [{}]}
-_FEATURE_RESPONSE = {"content": {GEOJSON: {"schema": {"type": "object"}}}, "headers": _ETAG_HEADER}
-
-
 # ------------------------------------------------------------------ routes
 
 @router.post("/collections/{collection_id}/items", summary="Add a feature", status_code=201,
              response_class=Response,
-             openapi_extra=_request_body(_FEATURE_SCHEMA, FEATURE_TYPES, _EXAMPLE),
+             openapi_extra=docs.request_body(docs.FEATURE_SCHEMA, FEATURE_TYPES, docs.EXAMPLE),
              responses={201: {"description": "created; Location is the new feature's URL",
-                              **_FEATURE_RESPONSE,
-                              "headers": {**_ETAG_HEADER, "Location": {"schema": {"type": "string"},
+                              **docs.FEATURE_RESPONSE,
+                              "headers": {**docs.ETAG_HEADER, "Location": {"schema": {"type": "string"},
                                                                       "description": "URL of the new feature"}}},
-                        **_errors(400, 401, 403, 404, 413, 415, 422)})
+                        **docs.errors(400, 401, 403, 404, 413, 415, 422)})
 def create_item(request: Request, collection_id: str = LayerId,
                 principal: Principal = Depends(require_editor), body: Any = Depends(feature_body),
                 content_crs: str | None = ContentCrs) -> Response:
@@ -300,9 +230,9 @@ def create_item(request: Request, collection_id: str = LayerId,
 
 @router.put("/collections/{collection_id}/items/{feature_id}", summary="Replace a feature",
             response_class=Response,
-            openapi_extra=_request_body(_FEATURE_SCHEMA, FEATURE_TYPES, _EXAMPLE),
-            responses={200: {"description": "replaced; the body is the feature as stored", **_FEATURE_RESPONSE},
-                       **_errors(400, 401, 403, 404, 412, 413, 415, 422)})
+            openapi_extra=docs.request_body(docs.FEATURE_SCHEMA, FEATURE_TYPES, docs.EXAMPLE),
+            responses={200: {"description": "replaced; the body is the feature as stored", **docs.FEATURE_RESPONSE},
+                       **docs.errors(400, 401, 403, 404, 412, 413, 415, 422)})
 def replace_item(request: Request, collection_id: str = LayerId, feature_id: int = FeatureId,
                  principal: Principal = Depends(require_editor), body: Any = Depends(feature_body),
                  if_match: str | None = IfMatch, content_crs: str | None = ContentCrs) -> Response:
@@ -316,9 +246,9 @@ def replace_item(request: Request, collection_id: str = LayerId, feature_id: int
 
 @router.patch("/collections/{collection_id}/items/{feature_id}", summary="Update part of a feature",
               response_class=Response,
-              openapi_extra=_request_body(_PATCH_SCHEMA, PATCH_TYPES, {"properties": {"status": "faulty"}}),
-              responses={200: {"description": "updated; the body is the feature as stored", **_FEATURE_RESPONSE},
-                         **_errors(400, 401, 403, 404, 412, 413, 415, 422)})
+              openapi_extra=docs.request_body(docs.PATCH_SCHEMA, PATCH_TYPES, {"properties": {"status": "faulty"}}),
+              responses={200: {"description": "updated; the body is the feature as stored", **docs.FEATURE_RESPONSE},
+                         **docs.errors(400, 401, 403, 404, 412, 413, 415, 422)})
 def update_item(request: Request, collection_id: str = LayerId, feature_id: int = FeatureId,
                 principal: Principal = Depends(require_editor), body: Any = Depends(patch_body),
                 if_match: str | None = IfMatch, content_crs: str | None = ContentCrs) -> Response:
@@ -333,7 +263,7 @@ def update_item(request: Request, collection_id: str = LayerId, feature_id: int 
 @router.delete("/collections/{collection_id}/items/{feature_id}", summary="Delete a feature", status_code=204,
                response_class=Response,
                responses={204: {"description": "deleted; its audit history stays readable"},
-                          **_errors(400, 401, 403, 404, 412)})
+                          **docs.errors(400, 401, 403, 404, 412)})
 def delete_item(request: Request, collection_id: str = LayerId, feature_id: int = FeatureId,
                 principal: Principal = Depends(require_editor), if_match: str | None = IfMatch) -> Response:
     spec_of(request, collection_id)
@@ -346,7 +276,7 @@ def delete_item(request: Request, collection_id: str = LayerId, feature_id: int 
             responses={200: {"description": "every write of the feature, oldest first: action, actor (the API "
                                             "key's name), time (UTC), and the feature before and after",
                              "content": {JSON: {"schema": {"type": "object"}}}},
-                       **_errors(400, 401, 403, 404)})
+                       **docs.errors(400, 401, 403, 404)})
 def item_history(request: Request, collection_id: str = LayerId, feature_id: int = FeatureId,
                  principal: Principal = Depends(require_editor)) -> Response:
     """Editors and admins only: the records name who changed what. Deleted features keep theirs."""
@@ -371,8 +301,8 @@ def _allow(principal: Principal | None, writes: list[str]) -> str:
 @router.options("/collections/{collection_id}/items", summary="Methods allowed on the features",
                 response_class=Response,
                 responses={200: {"description": "Allow lists POST when the caller's key may edit"},
-                           **_errors(400, 401, 404)},
-                openapi_extra=_KEY_OPTIONAL)
+                           **docs.errors(400, 401, 404)},
+                openapi_extra=docs.KEY_OPTIONAL)
 def items_options(request: Request, collection_id: str = LayerId,
                   principal: Principal | None = Depends(require_reader)) -> Response:
     spec_of(request, collection_id)
@@ -386,8 +316,8 @@ def items_options(request: Request, collection_id: str = LayerId,
 @router.options("/collections/{collection_id}/items/{feature_id}", summary="Methods allowed on a feature",
                 response_class=Response,
                 responses={200: {"description": "Allow lists PUT, PATCH and DELETE when the caller's key may edit"},
-                           **_errors(400, 401, 404)},
-                openapi_extra=_KEY_OPTIONAL)
+                           **docs.errors(400, 401, 404)},
+                openapi_extra=docs.KEY_OPTIONAL)
 def item_options(request: Request, collection_id: str = LayerId,
                  feature_id: str = Path(..., description="feature id (need not exist: clients probe with any)"),
                  principal: Principal | None = Depends(require_reader)) -> Response:
