@@ -28,7 +28,7 @@
 # (3) the peers' cluster + tipg's `city` database (only if after-pg or tipg is selected), as bench_postgis.sh;
 # (4) the before tree; (5) the stores: each tree imports the city itself (every layer, --mode replace, ids kept),
 # cached under $PB/cmp/cache by a hash of the tree's code/layers and the city file, then copied per run;
-# (6) servers up (a trap stops them on any exit); (7) peers/run_all.sh with all of them interleaved: its
+# (6) servers up (every worker started, none died; a trap stops them on any exit); (7) peers/run_all.sh with all of them interleaved: its
 # correctness pass must give the same feature-id fingerprint everywhere (checked below, exit 3 otherwise);
 # (8) per-server CPU per request (own worker processes, + the whole PostgreSQL cluster for after-pg/tipg)
 # in one extra wrk pass each; (9) each worker's peak RSS (VmHWM) into $OUT/rss.txt.
@@ -93,7 +93,7 @@ if needs_pg; then
         -o shared_buffers=512MB >/dev/null
   fi
   sed -i "s/^listen_addresses = .*/listen_addresses = '127.0.0.1'/" "/etc/postgresql/15/$PG_CLUSTER/postgresql.conf"
-  pg_ctlcluster 15 "$PG_CLUSTER" start 2>/dev/null || true
+  pg_ctlcluster 15 "$PG_CLUSTER" start >/dev/null 2>&1 || true
   "$PEERS/tipg/setup.sh" > "$CMP/tipg-setup.log" 2>&1 || { tail -20 "$CMP/tipg-setup.log" >&2; die "peers/tipg/setup.sh failed"; }
 fi
 
@@ -192,7 +192,7 @@ if wants after-pg; then
     psql_su "-d $AFTER_DB -c 'CREATE EXTENSION IF NOT EXISTS postgis'"
     cli "$ROOT" GEO_SERVICE_DATABASE_URL="$AFTER_URL" -- db init
     import_city "$ROOT" "$CMP/import-after-pg" 0 GEO_SERVICE_DATABASE_URL="$AFTER_URL"
-    PGPASSWORD=bench psql -q -h 127.0.0.1 -p "$PG_PORT" -U bench -d "$AFTER_DB" -c "VACUUM ANALYZE"
+    psql_su "-d $AFTER_DB -c 'VACUUM ANALYZE'"
     echo "$key" > "$CMP/after-pg.key"
   else
     echo "after-pg: reusing database $AFTER_DB (store key $key)"
@@ -254,8 +254,17 @@ start_ours() {  # start_ours NAME TREE PORT VAR=value...
     sleep 0.25
   done
   ((i < 480)) || { tail -20 "$CMP/$name.log" >&2; die "$name did not answer /collections/$COLLECTION in 120 s"; }
-  sleep 2   # the other workers finish loading too
+  wait_workers "$name" "$CMP/$name.log" "$pid"
   echo "$name up: http://127.0.0.1:$port, uvicorn pid $pid, workers $(workers_of "$pid" | tr '\n' ' ')"
+}
+wait_workers() {  # every worker has started, none died (e.g. it imported a tree that was being edited)
+  local name=$1 log=$2 pid=$3 i
+  for ((i = 0; i < 240; i++)); do
+    grep -q 'died' "$log" && { tail -30 "$log" >&2; die "a worker of $name died during start-up (see $log)"; }
+    (( $(grep -c 'Application startup complete' "$log") >= WORKERS )) && break
+    sleep 0.25
+  done
+  ((i < 240)) || die "$name: not all $WORKERS workers started in 60 s (see $log)"
   workers_of "$pid" > "$CMP/$name.workers"
 }
 
@@ -277,8 +286,7 @@ for s in $SERVERS; do
       port_busy "$TIPG_PORT" && die "port $TIPG_PORT is in use (set TIPG_PORT=...)"
       STARTED+=(tipg)
       "$PEERS/tipg/start.sh" 9>&-
-      sleep 2
-      workers_of "$(cat "$PB/tipg.pid")" > "$CMP/tipg.workers"
+      wait_workers tipg "$PB/tipg.log" "$(cat "$PB/tipg.pid")"
       SPECS+=("tipg|http://127.0.0.1:$TIPG_PORT|public.$COLLECTION|f=geojson|/collections/public.$COLLECTION/tiles/WebMercatorQuad/{z}/{x}/{y}") ;;
   esac
 done
@@ -294,6 +302,7 @@ ticks() { local p; for p in "$@"; do cat "/proc/$p/stat" 2>/dev/null || true; do
             | awk '{ sub(/^.*\) /, ""); s += $12 + $13 } END { print s + 0 }'; }
 pg_pids() { local pm; pm=$(head -1 "$PB/pgdata/postmaster.pid" 2>/dev/null) || return 0; echo "$pm"; children "$pm"; }
 HZ=$(getconf CLK_TCK)
+: > "$OUT/cpu.txt"
 if [ "$CPU_DURATION" != 0 ]; then
   echo "== CPU pass: one wrk -t${THREADS:-2} -c${CONNS:-16} -d$CPU_DURATION run per server"
   for spec in "${SPECS[@]}"; do
@@ -337,8 +346,8 @@ cat "$OUT/rss.txt"
   for spec in "${SPECS[@]}"; do
     name=${spec%%|*}
     rss=$(awk -v n="$name" '$1 == n { c++; s += $3; if ($3 > m) m = $3 } END { printf "%d|%.0f; %.0f", c, m / 1024, s / 1024 }' "$OUT/rss.txt")
-    cpu=$(grep -s "^CPUSPLIT $name " "$OUT/cpu.txt" | sed -E 's/.*rps=([0-9.]+) app_cpu_ms_per_req=([0-9.]+) pg_cpu_ms_per_req=(.*)/\2|\3|\1/' || true)
-    echo "| $name | ${rss%%|*} | ${rss#*|} | ${cpu:-n/a|n/a|n/a} |"
+    cpu=$(grep -s "^CPUSPLIT $name " "$OUT/cpu.txt" | sed -E 's/.*rps=([0-9.]+) app_cpu_ms_per_req=([0-9.]+) pg_cpu_ms_per_req=(.*)/\2 | \3 | \1/' || true)
+    echo "| $name | ${rss%%|*} | ${rss#*|} | ${cpu:-n/a | n/a | n/a} |"
   done
   echo
   grep -E '^(before|after) ' "$OUT/trees.txt" | sed 's/^/    /'
@@ -346,6 +355,10 @@ cat "$OUT/rss.txt"
 for spec in "${SPECS[@]}"; do
   name=${spec%%|*}
   if [ "$name" = tipg ]; then cp "$PB/tipg.log" "$OUT/tipg.server.log"; else cp "$CMP/$name.log" "$OUT/$name.server.log"; fi
+  if grep -q 'died' "$OUT/$name.server.log"; then
+    echo "WARNING: a worker of $name died during the run and was restarted: its numbers are suspect ($OUT/$name.server.log)" \
+      | tee -a "$OUT/summary.md"
+  fi
 done
 
 # every server must have answered every bbox, with the same feature ids
