@@ -83,6 +83,8 @@ class Settings(BaseSettings):
     api_keys: list[ApiKey] = Field(default_factory=list, description="keys allowed to call the API (hashed)")
     read_requires_key: bool = Field(False, description="when true, reads need a key too (any role)")
     max_body_bytes: int = Field(1_000_000, description="largest request body accepted (413 beyond)")
+    hsts_seconds: int = Field(0, ge=0, description="Strict-Transport-Security max-age when served over TLS behind "
+                                                   "a proxy (0: no HSTS header)")
     analysis_params: dict[str, dict[str, Any]] = Field(
         default_factory=dict, description='per-analysis parameter overrides, e.g. {"hydrant-coverage": '
                                           '{"radius_m": 120}}; a request can override them again')

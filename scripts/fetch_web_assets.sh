@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Fetch Leaflet and the Leaflet plugins the web map uses from the npm registry into
+# Fetch Leaflet, the Leaflet plugins the web map uses and Swagger UI (for /api.html) from the npm registry into
 # geo_service/static/vendor/, so the service serves every asset itself (offline intranets).
 # Idempotent: a package already unpacked at the pinned version is skipped. Not committed:
 # geo_service/static/vendor/ is in .gitignore and this script recreates it.
@@ -13,6 +13,7 @@ PACKAGES=(
   "leaflet@1.9.4"
   "leaflet.fullscreen@3.0.2"
   "leaflet-measure@2.1.7"
+  "swagger-ui-dist@5.35.0"   # /api.html (the API docs) offline
 )
 
 command -v npm >/dev/null || { echo "fetch_web_assets: npm is needed (apt-get install npm)" >&2; exit 1; }

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from urllib.parse import urlsplit
 
 from fastapi import Depends, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
@@ -16,10 +17,12 @@ from fastapi.middleware.gzip import GZipMiddleware
 
 from ..cache import SingleFlightCache
 from ..crs import warm_up
+from ..maps import basemaps
 from ..settings import Settings
 from ..store import FeatureStore, open_store
 from . import analysis, auth, capabilities, collections, compounds, edits, items, maps, openapi, reports
 from .errors import install_error_handlers
+from .middleware import RequestId, SecurityHeaders
 
 ANALYSIS_CACHE_ENTRIES = 8  # whole-city results are a few MB each
 
@@ -60,6 +63,18 @@ async def lifespan(app: FastAPI):
         app.state.services.close()
 
 
+def tile_origins(settings: Settings) -> list[str]:
+    """Origins of the configured basemaps' tiles, for the CSP's img-src (`{s}` subdomains as `*.`)."""
+    origins = []
+    for basemap in basemaps.configured(settings, None):
+        for url in filter(None, (basemap.url, *basemap.annotation_urls)):
+            parts = urlsplit(url)
+            if parts.scheme in ("http", "https") and parts.netloc:
+                host = ".".join("*" if "{" in label else label for label in parts.netloc.split("."))
+                origins.append(f"{parts.scheme}://{host}")
+    return sorted(set(origins))
+
+
 def _conformance(*modules) -> list[str]:
     out = list(FEATURES_CONFORMANCE)
     for module in modules:
@@ -85,11 +100,15 @@ def create_app(settings: Settings | None = None, store: FeatureStore | None = No
     app.state.store = services.store
     app.state.analysis_cache = SingleFlightCache(ANALYSIS_CACHE_ENTRIES)
 
+    # Added first = innermost: the security headers see the uncompressed HTML they hash, gzip runs last.
+    app.add_middleware(SecurityHeaders, img_origins=tile_origins(settings), hsts_seconds=settings.hsts_seconds)
     app.add_middleware(GZipMiddleware, minimum_size=1024)
     if settings.cors_origins:
-        exposed = ["ETag", "Content-Crs", "Location", "Allow", "Accept-Post", "Accept-Patch", "WWW-Authenticate"]
+        exposed = ["ETag", "Content-Crs", "Location", "Allow", "Accept-Post", "Accept-Patch", "WWW-Authenticate",
+                   "X-Request-Id"]
         app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["*"],
                            allow_headers=["*"], expose_headers=exposed)
+    app.add_middleware(RequestId)  # outermost: every answer, errors included, carries the id
     install_error_handlers(app)
     auth.install(app)
 

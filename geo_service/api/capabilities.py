@@ -6,7 +6,6 @@ from typing import Any
 
 import orjson
 from fastapi import APIRouter, Depends, Request
-from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 
 from . import html, openapi
@@ -54,8 +53,18 @@ def api_document(request: Request) -> Response:
     return Response(orjson.dumps(request.app.openapi()), media_type=OPENAPI)
 
 
+SWAGGER = "static/vendor/swagger-ui-dist"  # relative to /api.html: no Host header reaches the page
+
+
 def api_docs(request: Request) -> HTMLResponse:
-    return get_swagger_ui_html(openapi_url=f"{base_url(request)}{API_PATH}", title="compound-gis API")
+    """Swagger UI from the service's own static files (installed from npm), so it works offline; its one
+    inline script is allowed by hash in the page's Content-Security-Policy."""
+    page = f"""<!doctype html><html lang="en"><head><meta charset="utf-8"><title>compound-gis API</title>
+<link rel="stylesheet" href="{SWAGGER}/swagger-ui.css"></head><body><div id="swagger-ui"></div>
+<script src="{SWAGGER}/swagger-ui-bundle.js"></script>
+<script>window.ui = SwaggerUIBundle({{url: "{API_PATH.lstrip("/")}", dom_id: "#swagger-ui"}});</script>
+</body></html>"""
+    return HTMLResponse(page)
 
 
 def health(request: Request) -> JSONResponse:

@@ -40,8 +40,20 @@ def error_response(status: int, code: str, description: str, headers: dict[str, 
     return JSONResponse({"code": code, "description": description}, status_code=status, headers=headers)
 
 
+def request_id(request: Request) -> str | None:
+    return getattr(request.state, "request_id", None)  # set by middleware.RequestId (absent in bare apps)
+
+
+def _with_request_id(request: Request, body: dict, status: int) -> dict:
+    """A 5xx names its request id, which the log line with the traceback carries too."""
+    if status >= 500 and request_id(request):
+        body["requestId"] = request_id(request)
+    return body
+
+
 async def _api_error(request: Request, exc: ApiError):
-    return error_response(exc.status, exc.code, exc.description, exc.headers)
+    body = _with_request_id(request, {"code": exc.code, "description": exc.description}, exc.status)
+    return JSONResponse(body, status_code=exc.status, headers=exc.headers)
 
 
 async def _store_error(request: Request, exc: StoreError):
@@ -50,7 +62,7 @@ async def _store_error(request: Request, exc: StoreError):
     if errors:
         body["errors"] = [{"field": f, "reason": r} for f, r in errors]
     headers = {"Retry-After": "2"} if exc.status == 503 else None
-    return JSONResponse(body, status_code=exc.status, headers=headers)
+    return JSONResponse(_with_request_id(request, body, exc.status), status_code=exc.status, headers=headers)
 
 
 async def _crs_error(request: Request, exc: UnsupportedCRS):
@@ -71,8 +83,12 @@ async def _http_error(request: Request, exc: StarletteHTTPException):
 
 
 async def _unexpected(request: Request, exc: Exception):
-    log.exception("unhandled error on %s %s", request.method, request.url.path)
-    return error_response(500, "ServerError", "internal error; see the server log")
+    rid = request_id(request)
+    log.exception("unhandled error (request id %s) on %s %s", rid, request.method, request.url.path)
+    body = {"code": "ServerError", "description": f"internal error; see the server log (request id {rid})"}
+    # Starlette answers unhandled errors outside every middleware: set what they would have added.
+    headers = {"X-Content-Type-Options": "nosniff", **({"X-Request-Id": rid} if rid else {})}
+    return JSONResponse(_with_request_id(request, body, 500), status_code=500, headers=headers)
 
 
 def install_error_handlers(app: FastAPI) -> None:
