@@ -83,6 +83,11 @@ class Settings(BaseSettings):
     api_keys: list[ApiKey] = Field(default_factory=list, description="keys allowed to call the API (hashed)")
     read_requires_key: bool = Field(False, description="when true, reads need a key too (any role)")
     max_body_bytes: int = Field(1_000_000, description="largest request body accepted (413 beyond)")
+    heavy_concurrency: int | None = Field(None, ge=1, description="analyses/reports computed at once "
+                                                                  "(default: one per two cores)")
+    heavy_queue: int = Field(8, ge=0, description="heavy computations that may wait for a slot; beyond: 429")
+    heavy_per_minute: int = Field(60, ge=0, description="heavy computations one client (key or address) may "
+                                                        "start per minute (0: no limit)")
     hsts_seconds: int = Field(0, ge=0, description="Strict-Transport-Security max-age when served over TLS behind "
                                                    "a proxy (0: no HSTS header)")
     analysis_params: dict[str, dict[str, Any]] = Field(

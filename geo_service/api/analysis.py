@@ -22,6 +22,7 @@ from ..analysis.registry import REGISTRY, Analysis
 from ..analysis.result import AnalysisResult
 from ..analysis.runner import layers_read, load_frames, versions
 from .errors import ApiError
+from .heavy import heavy
 from .responses import CSV, GEOJSON, base_url, cached, json_response, key_etag
 
 router = APIRouter()
@@ -92,7 +93,7 @@ def _run(request: Request, analysis: Analysis, query: dict[str, Any]) -> Respons
             raise ApiError(400, "InvalidParameterValue", str(e)) from None
 
     # The app's one analysis cache: a result and its encodings, computed once per key.
-    entry = request.app.state.analysis_cache.get(key, lambda: {"result": compute(), "encoded": {}})
+    entry = request.app.state.analysis_cache.get(key, lambda: {"result": heavy(request, compute), "encoded": {}})
     result: AnalysisResult = entry["result"]
     if part not in result.parts:
         raise ApiError(404, "NotFound", f"{analysis.name} has no part {part!r} for this data; parts: "
@@ -159,4 +160,7 @@ for _analysis in REGISTRY.values():
                          "content": {GEOJSON: {}, "text/csv": {}}},
                    304: {"description": "not modified (If-None-Match)"},
                    400: {"description": "a parameter is invalid"},
-                   404: {"description": "a layer the analysis needs, or the requested part, is missing"}})
+                   404: {"description": "a layer the analysis needs, or the requested part, is missing"},
+                   429: {"description": "too many heavy computations: the server's slots and queue are full, or "
+                                        "this client started too many a minute; Retry-After says when to retry",
+                         "headers": {"Retry-After": {"schema": {"type": "integer"}}}}})

@@ -22,6 +22,7 @@ from ..settings import Settings
 from ..store import FeatureStore, open_store
 from . import analysis, auth, capabilities, collections, compounds, edits, items, maps, openapi, reports
 from .errors import install_error_handlers
+from .heavy import HeavyWork, default_concurrency
 from .middleware import RequestId, SecurityHeaders
 
 ANALYSIS_CACHE_ENTRIES = 8  # whole-city results are a few MB each
@@ -99,6 +100,8 @@ def create_app(settings: Settings | None = None, store: FeatureStore | None = No
     app.state.settings = settings
     app.state.store = services.store
     app.state.analysis_cache = SingleFlightCache(ANALYSIS_CACHE_ENTRIES)
+    app.state.heavy = HeavyWork(settings.heavy_concurrency or default_concurrency(), settings.heavy_queue,
+                                settings.heavy_per_minute)
 
     # Added first = innermost: the security headers see the uncompressed HTML they hash, gzip runs last.
     app.add_middleware(SecurityHeaders, img_origins=tile_origins(settings), hsts_seconds=settings.hsts_seconds)
