@@ -19,8 +19,8 @@ import pytest
 import shapely
 
 from geo_service.catalog import load_catalog
-from geo_service.maps import assets
 from geo_service.store.base import Query
+from geo_service.web import assets
 
 from .servers import running_server
 from .test_webmap import XSS, add_xss_compound

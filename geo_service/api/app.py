@@ -11,6 +11,7 @@ from fastapi.middleware.gzip import GZipMiddleware
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from ..reports.jobs import ReportJobs
 from ..settings import Settings
 from ..store import FeatureStore, open_store
 from ..store.base import StoreError
@@ -79,14 +80,18 @@ def create_app(settings: Settings | None = None, store: FeatureStore | None = No
         log.exception("unhandled error on %s %s", request.method, request.url.path)
         return error_response(500, "ServerError", "internal error; see the server log")
 
-    from . import analysis, auth, compounds, edits, features, maps, reports
+    from . import analysis, auth, compounds, edits, features, maps, reports, webmap
 
+    # Built once here, closed at shutdown; routers reach them through dependencies (webmap.map_data, ...).
+    app.state.map_data = webmap.build_map_data(settings, app.state.store)
+    app.state.report_jobs = ReportJobs(settings, app.state.store, reopenable=app.state.owns_store)
+    app.mount("/static", webmap.StaticAssets(), name="static")
     auth.install(app)
     # Reads need a key only when configured; edits check their own (editor) role.
     read_deps = [Depends(auth.require_reader)] if settings.read_requires_key else []
     # Each router module declares the OGC conformance classes it implements.
     app.state.conformance = []
-    for module in (features, edits, compounds, analysis, maps, reports):
+    for module in (features, edits, compounds, analysis, maps, webmap, reports):
         app.include_router(module.router, dependencies=[] if module is edits else read_deps)
         app.state.conformance += [c for c in getattr(module, "CONFORMANCE", []) if c not in app.state.conformance]
     features.install(app)  # /api: the OGC OpenAPI 3.0 document built from the catalog and settings
@@ -104,6 +109,8 @@ def create_app(settings: Settings | None = None, store: FeatureStore | None = No
 
     @app.on_event("shutdown")
     def _close() -> None:
+        app.state.report_jobs.shutdown()
+        app.state.map_data.close()
         if app.state.owns_store:
             app.state.store.close()
 

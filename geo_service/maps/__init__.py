@@ -1,8 +1,4 @@
-"""Maps: the planners' web map (folium/Leaflet), its viewport data and vector tiles, and offline exports.
+"""What is left of the old ``maps`` package: the MVT encoder (``tiles``), on its way into ``store/``.
 
-Web map modules: ``styles`` turns layer specs and analysis results into colour classes and
-legends, ``viewport`` answers "what is in this map view" (features, or grid clusters when there
-are too many), ``data`` keeps the per-layer indexes those answers come from, ``tiles`` encodes
-Mapbox Vector Tiles, ``basemaps`` reads the basemap settings, ``webmap`` builds the folium page,
-``assets`` serves or inlines Leaflet and its plugins, ``export`` writes self-contained HTML files.
+The web map is now :mod:`geo_service.web`, the print reports :mod:`geo_service.reports`.
 """

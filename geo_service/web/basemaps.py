@@ -20,7 +20,7 @@ from typing import Any
 
 import folium
 
-log = logging.getLogger("geo_service.maps")
+log = logging.getLogger("geo_service.web")
 KINDS = ("osm", "tianditu", "tianditu_img", "amap", "amap_img", "local", "none")
 DEFAULT = ["osm", "none"]
 TILE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp")
