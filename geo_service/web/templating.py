@@ -27,16 +27,21 @@ _ENV = Environment(loader=PackageLoader("geo_service.web", "templates"), autoesc
 _ENV.filters["blank"] = blank
 
 
-def render(name: str, **context: Any) -> str:
-    """The template ``name`` (a path under templates/) rendered with ``context``."""
+def _named_quotes(text: str) -> str:
     # markupsafe writes a quote as &#34;; the pages have always said &quot; (same character, and a
     # literal "&#34;" in data is escaped to "&amp;#34;", so this touches only escaped quotes).
-    return _ENV.get_template(name).render(**context).replace("&#34;", "&quot;")
+    return text.replace("&#34;", "&quot;")
+
+
+def render(name: str, **context: Any) -> str:
+    """The template ``name`` (a path under templates/) rendered with ``context``."""
+    return _named_quotes(_ENV.get_template(name).render(**context))
 
 
 def macro(template: str, name: str) -> Callable[..., Markup]:
     """A macro of a template, callable from Python (it returns escaped markup)."""
-    return getattr(_ENV.get_template(template).module, name)
+    call = getattr(_ENV.get_template(template).module, name)
+    return lambda *args, **kwargs: Markup(_named_quotes(str(call(*args, **kwargs))))
 
 
 __all__ = ["Markup", "blank", "macro", "render"]
