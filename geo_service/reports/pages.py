@@ -1,6 +1,6 @@
 """The pages of a report: the compound page ("一小区一方案"), and the atlas cover, ranked table and contents.
 
-Every figure printed comes from the analysis results gathered once in :mod:`.report_data`; pages only
+Every figure printed comes from the analysis results gathered once in :mod:`.data`; pages only
 look rows up and format them, so a number on paper is the number the API and CLI return. Labels of
 fields and values come from the layer catalog, so a page speaks the catalog's Chinese or English.
 """

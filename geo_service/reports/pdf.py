@@ -2,7 +2,7 @@
 
 The entry point for the CLI, the API and the jobs: :func:`build_report`. It checks the cache first
 (same scope, data versions, parameters and language: the finished file is reused), then gathers the
-data and runs the analyses once (:mod:`.report_data`), draws the pages (:mod:`.report_pages`) and
+data and runs the analyses once (:mod:`.data`), draws the pages (:mod:`.pages`) and
 writes the file under a private name before renaming it into place, so a reader never sees half a
 report. Fonts are embedded as TrueType (:mod:`.fonts`).
 """
