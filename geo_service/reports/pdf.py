@@ -20,8 +20,6 @@ from concurrent.futures import FIRST_EXCEPTION, ProcessPoolExecutor, wait
 from dataclasses import dataclass
 from pathlib import Path
 
-from pypdf import PdfWriter
-
 from ..store.base import FeatureStore
 from . import files
 from .data import ReportData, Scope, gather, layer_versions, resolved_params, scope_title
@@ -174,6 +172,7 @@ def _render_part(start: int, stop: int, target: str) -> str:
 
 def _parallel_pdf(renderer, tmp: Path, title: str, workers: int, progress: Progress | None) -> None:
     """Pages split in ``workers`` contiguous parts drawn by forked processes, then merged with pypdf."""
+    from pypdf import PdfWriter  # deferred: pypdf loads fontTools and PIL, needed only to merge parts
 
     ctx = mp.get_context("fork")
     counter = ctx.Value("i", 0)
