@@ -228,12 +228,12 @@ def export_map(
     base_url: Annotated[str | None, typer.Option(help="service URL that popup links point to")] = None,
 ) -> None:
     """One compound or one street as a single self-contained HTML map that opens offline."""
-    from .maps.assets import AssetsMissing
-    from .maps.data import MapDataError
-    from .maps.export import ExportError
-    from .maps.export import export_map as write_map
     from .store import open_store
     from .store.base import StoreError
+    from .web.assets import AssetsMissing
+    from .web.data import MapDataError
+    from .web.export import ExportError
+    from .web.export import export_map as write_map
 
     settings = _settings()
     try:
@@ -257,9 +257,9 @@ def export_report(
     force: Annotated[bool, typer.Option(help="draw again even if the data have not changed")] = False,
 ) -> None:
     """A printable map report: one compound's page, or a street/district atlas (cover, ranking, contents)."""
-    from .maps.fonts import FontMissing
-    from .maps.report_data import Scope
-    from .maps.report_pdf import build_report
+    from .reports.data import Scope
+    from .reports.fonts import FontMissing
+    from .reports.pdf import build_report
     from .store import open_store
     from .store.base import StoreError
 

@@ -320,7 +320,7 @@ def frame_to_wgs84(gdf, source: pyproj.CRS | str | int | None = None):
 
     ``source`` None means the frame's own crs, and EPSG:4326 when it has none.
     """
-    import geopandas as gpd
+    import geopandas as gpd  # deferred: the lowest floor stays importable without geopandas' start-up cost
 
     geoms = to_wgs84(gdf, _source_of(gdf, source))
     out = gdf.copy()

@@ -37,9 +37,9 @@ def main() -> int:
 
     from geo_service.catalog import load_catalog
     from geo_service.demo import write_demo
-    from geo_service.maps.fonts import use_report_font
-    from geo_service.maps.report_data import Scope
-    from geo_service.maps.report_pdf import build_report, default_workers
+    from geo_service.reports.data import Scope
+    from geo_service.reports.fonts import use_report_font
+    from geo_service.reports.pdf import build_report, default_workers
     from geo_service.settings import Settings
     from geo_service.store.geopackage import GeoPackageStore
 

@@ -197,7 +197,7 @@ def main() -> int:
 
     from playwright.sync_api import sync_playwright
 
-    from geo_service.maps import assets
+    from geo_service.web import assets
     from tests.servers import running_server
 
     assets.check()

@@ -1,14 +1,14 @@
 #!/usr/bin/env bash
 # Fetch Leaflet, the Leaflet plugins the web map uses and Swagger UI (for /api.html) from the npm registry into
-# geo_service/static/vendor/, so the service serves every asset itself (offline intranets).
+# geo_service/web/static/vendor/, so the service serves every asset itself (offline intranets).
 # Idempotent: a package already unpacked at the pinned version is skipped. Not committed:
-# geo_service/static/vendor/ is in .gitignore and this script recreates it.
+# geo_service/web/static/vendor/ is in .gitignore and this script recreates it.
 #
-# The pins match what geo_service/maps/assets.py links; change both together.
+# The pins match what geo_service/web/assets.py links; change both together.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-VENDOR=geo_service/static/vendor
+VENDOR=geo_service/web/static/vendor
 PACKAGES=(
   "leaflet@1.9.4"
   "leaflet.fullscreen@3.0.2"

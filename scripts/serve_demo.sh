@@ -20,6 +20,6 @@ if [ ! -f "$GEO_SERVICE_GPKG" ]; then
   .venv/bin/geo-service demo
 fi
 # Prepare the reports' CJK font in the background (a one-time ~40 s conversion, cached; file-locked).
-(.venv/bin/python -c "from geo_service.maps.fonts import report_font; report_font()" >/dev/null 2>&1 &)
+(.venv/bin/python -c "from geo_service.reports.fonts import report_font; report_font()" >/dev/null 2>&1 &)
 echo "compound-gis: http://127.0.0.1:${PORT:-8000}/  (API definition: /api, collections: /collections)"
 exec .venv/bin/geo-service serve --host 127.0.0.1 --port "${PORT:-8000}"

@@ -21,9 +21,9 @@ from PIL import Image
 from pypdf import PdfReader
 
 from geo_service.analysis.registry import REGISTRY, Analysis
-from geo_service.maps import report_data
-from geo_service.maps.report_data import Scope
-from geo_service.maps.report_pdf import build_report
+from geo_service.reports import data as report_data
+from geo_service.reports.data import Scope
+from geo_service.reports.pdf import build_report
 from geo_service.settings import Settings
 from geo_service.store.base import Query
 from geo_service.store.geopackage import GeoPackageStore
@@ -136,7 +136,7 @@ def test_compound_page_prints_the_analysis_figures_in_chinese(store, settings, t
 def test_report_font_has_the_glyphs_and_a_clear_error_without_one(monkeypatch):
     from fontTools.ttLib import TTFont
 
-    from geo_service.maps import fonts
+    from geo_service.reports import fonts
 
     font = fonts.report_font()
     cmap = TTFont(font.path, lazy=True).getBestCmap()
@@ -173,7 +173,7 @@ def test_street_atlas_runs_each_analysis_once(store, settings, tmp_path, monkeyp
         return original(self, *args, **kwargs)
 
     monkeypatch.setattr(Analysis, "run", counting)
-    from geo_service.maps import report_pdf
+    from geo_service.reports import pdf as report_pdf
 
     monkeypatch.setattr(report_pdf, "PARALLEL_MIN_PAGES", 2)  # exercise the forked, merged drawing too
     done = []
@@ -226,7 +226,7 @@ def test_district_atlas_in_english_groups_by_street(store, settings, tmp_path):
 
 @pytest.mark.parametrize("name", ["../../etc/x", "..", "/abs/path", "a\\b\x00c", "x" * 5000, "梅陇" * 400, "   "])
 def test_names_become_safe_files_in_the_reports_folder(tmp_path, name):
-    from geo_service.maps.report_files import report_path
+    from geo_service.reports.files import report_path
 
     for scope in (Scope("compound", "7"), Scope("street", name)):
         path = report_path(tmp_path, scope, name, "pdf", "zh")
@@ -369,7 +369,7 @@ def test_cli_export_report(store, settings, monkeypatch):
 def test_basemap_tiles_from_a_local_folder(store, settings, tmp_path):
     """settings.basemap_local_dir (read with getattr until settings.py declares it) puts XYZ tiles under the map."""
 
-    from geo_service.maps.static_map import TILE_PX
+    from geo_service.reports.static_map import TILE_PX
 
     cid = compound_id(store)
     lon, lat = store.get("compounds", cid)["geometry"].centroid.coords[0]

@@ -16,11 +16,12 @@ import pytest
 import shapely
 from fastapi.testclient import TestClient
 
+from geo_service import styles
 from geo_service.catalog import load_catalog
-from geo_service.maps import assets, styles, viewport
-from geo_service.maps.data import MapData
 from geo_service.settings import Settings
 from geo_service.store.base import Query
+from geo_service.web import assets, viewport
+from geo_service.web.data import MapData
 
 XSS = "<img src=x onerror=alert(1)>"
 pytestmark = pytest.mark.skipif(bool(assets.missing()), reason=f"web map assets missing: {assets.FETCH_HINT}")
@@ -158,7 +159,7 @@ def test_data_from_markup_stays_text(setup):
 
 
 def test_export_is_self_contained(setup, tmp_path):
-    from geo_service.maps.export import export_map
+    from geo_service.web.export import export_map
 
     _, store, settings, _ = setup
     gpkg_id = int(store.query("compounds", Query(filters=Query.equals(name="梅陇三村"))).features.index[0])

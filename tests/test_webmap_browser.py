@@ -19,8 +19,8 @@ import pytest
 import shapely
 
 from geo_service.catalog import load_catalog
-from geo_service.maps import assets
 from geo_service.store.base import Query
+from geo_service.web import assets
 
 from .servers import running_server
 from .test_webmap import XSS, add_xss_compound
@@ -65,7 +65,9 @@ def browser():
 
 @pytest.fixture
 def page(browser):
-    context = browser.new_context(viewport={"width": 1100, "height": 760}, locale="zh-CN")
+    # Playwright's wait_for_function evaluates strings in the page, which our CSP rightly forbids;
+    # test_pages_satisfy_their_csp below checks the pages with the policy in force.
+    context = browser.new_context(viewport={"width": 1100, "height": 760}, locale="zh-CN", bypass_csp=True)
     pg = context.new_page()
     pg.dialogs, pg.offsite, pg.errors = [], [], []
     pg.on("dialog", lambda d: (pg.dialogs.append(d.message), d.dismiss()))
@@ -205,3 +207,29 @@ def test_exported_file_opens_offline(server, page):
     assert drawn_pixels(map_pixels(page)) > 20_000
     page.locator(".cgis-search input").fill("梅陇三村")  # the search box works on the embedded data
     page.locator(".cgis-search-hit", has_text="梅陇三村").first.wait_for()
+
+
+def test_pages_satisfy_their_csp(browser, server):
+    """With the Content-Security-Policy in force, no page reports a violation and the map still draws."""
+    context = browser.new_context(viewport={"width": 1100, "height": 760}, locale="zh-CN")
+    pg = context.new_page()
+    pg.add_init_script("window.__csp = []; document.addEventListener('securitypolicyviolation', "
+                       "e => window.__csp.push(e.violatedDirective + ' ' + e.blockedURI));")
+    console: list[str] = []
+    pg.on("console", lambda m: console.append(m.text))
+    pg.route("**/*", lambda r: r.continue_() if r.request.url.startswith(("http://127.0.0.1", "data:", "blob:"))
+             else r.abort())
+    try:
+        for path in ("/map", f"/map/compounds/{server.meilong.id}", "/?f=html", "/collections?f=html",
+                     "/collections/compounds/items?f=html&limit=5", "/api.html"):
+            pg.goto(server.base + path)
+            pg.wait_for_load_state("networkidle")
+            assert pg.evaluate("window.__csp") == [], path
+            assert not [m for m in console if "Content Security Policy" in m], (path, console)
+            if path.startswith("/map"):
+                pg.evaluate("window.compoundMap.idle()")
+                assert drawn_pixels(map_pixels(pg)) > 1000, path  # the map drew under the policy
+            if path == "/api.html":
+                pg.wait_for_selector(".swagger-ui .opblock", timeout=15_000)  # Swagger UI rendered offline
+    finally:
+        context.close()

@@ -17,10 +17,11 @@ from fastapi.middleware.gzip import GZipMiddleware
 
 from ..cache import SingleFlightCache
 from ..crs import warm_up
-from ..maps import basemaps
+from ..reports.jobs import ReportJobs
 from ..settings import Settings
 from ..store import FeatureStore, open_store
-from . import analysis, auth, capabilities, collections, compounds, edits, items, maps, openapi, reports
+from ..web import basemaps
+from . import analysis, auth, capabilities, collections, compounds, edits, items, openapi, reports, tiles, webmap
 from .errors import install_error_handlers
 from .heavy import HeavyWork, default_concurrency
 from .middleware import RequestId, SecurityHeaders
@@ -100,6 +101,9 @@ def create_app(settings: Settings | None = None, store: FeatureStore | None = No
     app.state.settings = settings
     app.state.store = services.store
     app.state.analysis_cache = SingleFlightCache(ANALYSIS_CACHE_ENTRIES)
+    app.state.map_data = webmap.build_map_data(settings, services.store)
+    app.state.report_jobs = ReportJobs(settings, services.store, reopenable=services.owns_store)
+    services.closers += [lambda: app.state.map_data.close(), lambda: app.state.report_jobs.shutdown()]
     app.state.heavy = HeavyWork(settings.heavy_concurrency or default_concurrency(), settings.heavy_queue,
                                 settings.heavy_per_minute)
 
@@ -120,13 +124,15 @@ def create_app(settings: Settings | None = None, store: FeatureStore | None = No
     read_deps = [Depends(auth.require_reader)] if guarded else []
     catalog = services.store.catalog
     for router in (capabilities.build_router(guarded), collections.build_router(catalog, guarded),
-                   items.build_router(catalog, guarded), compounds.router, analysis.router, maps.router,
-                   reports.router):
+                   items.build_router(catalog, guarded), compounds.router, analysis.router, tiles.router,
+                   webmap.router, reports.router):
         app.include_router(router, dependencies=read_deps)
     app.include_router(edits.router)
     app.include_router(capabilities.build_open_router())
+    # Leaflet, Swagger UI and our own map script: public library files, open even when reads need a key.
+    app.mount("/static", webmap.StaticAssets(), name="static")
     app.include_router(collections.build_fallback_router())  # last: only paths no route answers
-    app.state.conformance = _conformance(edits, compounds, analysis, maps, reports)
+    app.state.conformance = _conformance(edits, compounds, analysis, tiles, webmap, reports)
     openapi.install(app)
     return app
 

@@ -26,8 +26,14 @@ def script_hashes(html: bytes) -> list[str]:
                    for m in _INLINE_SCRIPT.findall(html)})
 
 
+# leaflet-measure (the map's measuring tool) compiles its lodash templates with `new Function`; only pages
+# that load it allow eval, so every other page keeps the stricter policy.
+NEEDS_EVAL = (b"leaflet-measure",)
+
+
 def html_csp(html: bytes, img_origins: Iterable[str]) -> str:
-    scripts = " ".join(["'self'", *script_hashes(html)])
+    evaluates = ["'unsafe-eval'"] if any(marker in html for marker in NEEDS_EVAL) else []
+    scripts = " ".join(["'self'", *script_hashes(html), *evaluates])
     images = " ".join(["'self'", "data:", "blob:", *img_origins])
     return (f"default-src 'self'; script-src {scripts}; style-src 'self' 'unsafe-inline'; img-src {images}; "
             "connect-src 'self'; font-src 'self' data:; object-src 'none'; base-uri 'self'; form-action 'self'; "

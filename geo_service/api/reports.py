@@ -5,26 +5,29 @@
 when the data have not changed since it was made; otherwise they start (or join) a job and answer
 ``202 Accepted`` with ``Location: /reports/jobs/{id}``. Polling the job gives its status and pages
 done, then ``303 See Other`` to ``/reports/jobs/{id}/file``. Reports are files in
-``settings.static_maps_dir`` (see ``geo_service.maps.report_files``); the router only parses, calls
-and serialises.
+``settings.static_maps_dir`` (see :mod:`geo_service.reports.files`); the router only parses, calls
+and serialises. The app's :class:`~geo_service.reports.jobs.ReportJobs` is built once in ``create_app``
+(``app.state.report_jobs``) and reaches the routes through the :func:`report_jobs` dependency.
 """
 
 from __future__ import annotations
 
 import re
-import threading
 from pathlib import Path as FsPath
 from typing import Literal
 from urllib.parse import quote
 
-from fastapi import APIRouter, Path, Query, Request
+import orjson
+from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import FileResponse, RedirectResponse, Response
 
-from ..maps import report_files as files
-from ..maps.report_data import Scope
-from ..maps.report_jobs import ReportJobs, job_body
+from ..reports import files
+from ..reports.data import Scope
+from ..reports.jobs import ReportJobs, job_body
+from ..reports.pdf import build_report, report_target
 from .errors import ApiError
-from .responses import base_url, json_response
+from .heavy import heavy
+from .responses import base_url, conditional, json_response, not_modified
 
 router = APIRouter(tags=["Reports"])
 CONFORMANCE: list[str] = []
@@ -33,27 +36,20 @@ PDF = "application/pdf"
 MAX_NAME = 200
 Lang = Literal["zh", "en"]
 _LANG = Query(None, description="language of the report: zh or en (default: settings.lang)")
-_JOBS_LOCK = threading.Lock()
 
 
-
-
-def _jobs(request: Request) -> ReportJobs:
-    state = request.app.state
-    with _JOBS_LOCK:
-        if getattr(state, "report_jobs", None) is None:
-            state.report_jobs = ReportJobs(state.settings, state.store, bool(getattr(state, "owns_store", False)))
-            request.app.router.on_shutdown.append(state.report_jobs.shutdown)
-    return state.report_jobs
+def report_jobs(request: Request) -> ReportJobs:
+    """Dependency: the ReportJobs create_app put on the app."""
+    return request.app.state.report_jobs
 
 
 def _file_response(request: Request, path: FsPath, etag: str | None = None) -> Response:
     headers = {"Content-Disposition": _disposition(path.name)}
     if etag:
-        tag = f'"{etag}"'
-        if tag in [t.strip() for t in request.headers.get("if-none-match", "").split(",")]:
-            return Response(status_code=304, headers={"ETag": tag})
-        headers["ETag"] = tag
+        tags = conditional(request, f'"{etag}"', vary=None)
+        if tags is None:
+            return not_modified({"ETag": f'"{etag}"'})
+        headers.update(tags)
     return FileResponse(path, media_type=PDF, headers=headers)
 
 
@@ -76,32 +72,31 @@ def _check_name(name: str) -> str:
 def compound_report(request: Request,
                     compound_id: int = Path(..., ge=1, le=2**53, description="compound id"),
                     lang: Lang | None = _LANG) -> Response:
-    from ..maps.report_pdf import build_report
-
     settings, store = request.app.state.settings, request.app.state.store
-    out = build_report(store, settings, Scope("compound", str(compound_id)), "pdf", lang, workers=1)
+    scope = Scope("compound", str(compound_id))
+    path, key, _ = report_target(store, settings, scope, "pdf", lang or settings.lang)
+    if files.cached(path, key) is not None:
+        return _file_response(request, path, key)
+    # Drawing the page costs a second of CPU: only in one of the app's heavy-work slots.
+    out = heavy(request, lambda: build_report(store, settings, scope, "pdf", lang, workers=1))
     return _file_response(request, out.path, _meta_key(out.path))
 
 
 def _meta_key(path: FsPath) -> str | None:
-    import orjson
-
     try:
         return orjson.loads(files.meta_path(path).read_bytes()).get("key")
     except (OSError, orjson.JSONDecodeError):
         return None
 
 
-def _atlas(request: Request, kind: str, name: str, lang: str | None) -> Response:
-    from ..maps.report_pdf import report_target
-
+def _atlas(request: Request, jobs: ReportJobs, kind: str, name: str, lang: str | None) -> Response:
     settings, store = request.app.state.settings, request.app.state.store
     scope = Scope(kind, _check_name(name))
     lang = lang or settings.lang
     path, key, title = report_target(store, settings, scope, "pdf", lang)
     if files.cached(path, key) is not None:
         return _file_response(request, path, key)
-    state = _jobs(request).submit(key, scope, "pdf", lang, title, path.name)
+    state = jobs.submit(key, scope, "pdf", lang, title, path.name)
     base = base_url(request)
     return json_response(job_body(state, base), status=202,
                          headers={"Location": f"{base}/reports/jobs/{state.id}", "Retry-After": "2"})
@@ -115,23 +110,24 @@ _ATLAS_RESPONSES = {200: {"content": {PDF: {}}, "description": "the atlas, made 
 @router.get("/reports/streets/{name:path}.pdf", summary="A street's (街道/镇) atlas: cover, ranked table, contents, "
             "one page per compound", response_class=Response, responses=_ATLAS_RESPONSES)
 def street_report(request: Request, name: str = Path(..., description="street / town name, e.g. 梅陇镇"),
-                  lang: Lang | None = _LANG) -> Response:
-    return _atlas(request, "street", name, lang)
+                  lang: Lang | None = _LANG, jobs: ReportJobs = Depends(report_jobs)) -> Response:
+    return _atlas(request, jobs, "street", name, lang)
 
 
 @router.get("/reports/districts/{name:path}.pdf", summary="A district's atlas (every compound of the district)",
             response_class=Response, responses=_ATLAS_RESPONSES)
 def district_report(request: Request, name: str = Path(..., description="district name, e.g. 闵行区"),
-                    lang: Lang | None = _LANG) -> Response:
-    return _atlas(request, "district", name, lang)
+                    lang: Lang | None = _LANG, jobs: ReportJobs = Depends(report_jobs)) -> Response:
+    return _atlas(request, jobs, "district", name, lang)
 
 
 @router.get("/reports/jobs/{job_id}", summary="A report job: status and progress, then a redirect to the file",
             response_class=Response,
             responses={200: {"description": "queued, running or failed (JSON)"},
                        303: {"description": "done: Location is the file"}, 404: {"description": "no such job"}})
-def report_job(request: Request, job_id: str = Path(..., pattern=r"^[0-9a-f]{8,64}$")) -> Response:
-    state = _jobs(request).read(job_id)
+def report_job(request: Request, job_id: str = Path(..., pattern=r"^[0-9a-f]{8,64}$"),
+               jobs: ReportJobs = Depends(report_jobs)) -> Response:
+    state = jobs.read(job_id)
     if state is None:
         raise ApiError(404, "NotFound", f"no report job {job_id}")
     base = base_url(request)
@@ -145,8 +141,9 @@ def report_job(request: Request, job_id: str = Path(..., pattern=r"^[0-9a-f]{8,6
 
 @router.get("/reports/jobs/{job_id}/file", summary="The file a finished report job made", response_class=Response,
             responses={200: {"content": {PDF: {}}}, 404: {"description": "no such job, or not finished"}})
-def report_job_file(request: Request, job_id: str = Path(..., pattern=r"^[0-9a-f]{8,64}$")) -> Response:
-    state = _jobs(request).read(job_id)
+def report_job_file(request: Request, job_id: str = Path(..., pattern=r"^[0-9a-f]{8,64}$"),
+                    jobs: ReportJobs = Depends(report_jobs)) -> Response:
+    state = jobs.read(job_id)
     folder = FsPath(request.app.state.settings.static_maps_dir)
     if state is None or state.status != "done" or not (folder / state.file).is_file():
         raise ApiError(404, "NotFound", f"report job {job_id} has no finished file")

@@ -23,10 +23,12 @@ from branca.element import Element, MacroElement
 from folium.plugins import Fullscreen, MeasureControl
 from folium.template import Template
 
+from .. import styles
 from ..catalog import Catalog, LayerSpec
-from . import assets, styles
+from . import assets
 from .basemaps import Basemap
 from .data import OVERLAYS
+from .templating import render as render_template
 
 TEXTS = {
     "zh": {"title": "住宅小区基础设施地图", "search": "搜索小区名称…", "no_results": "未找到小区",
@@ -165,7 +167,7 @@ def build(page: MapPage) -> folium.Map:
     _Init(json_for_script(config), groups, overlays, base_refs).add_to(m)
     root = m.get_root()
     root.title = escape(page.title or texts["title"])
-    root.html.add_child(Element(f'<div class="cgis-title">{escape(page.title or texts["title"])}</div>'))
+    root.html.add_child(Element(render_template("map/title.html", title=page.title or texts["title"])))
     return m
 
 

@@ -18,10 +18,11 @@ import orjson
 import shapely
 
 from ..store.base import FeatureStore, Filter, Query
-from . import basemaps, webmap
+from . import basemaps
 from .data import MAX_ZOOM, OVERLAYS, MapData, MapDataError
+from .page import TEXTS, MapPage, render
 
-log = logging.getLogger("geo_service.maps")
+log = logging.getLogger("geo_service.web")
 COMPOUNDS = "compounds"
 MARGIN_DEG = 0.003  # ~300 m of surroundings around the area exported
 MAX_EMBEDDED = 50_000  # features; beyond this the file would be slow to open: export a smaller area
@@ -57,7 +58,7 @@ def build_html(store: FeatureStore, settings: Any, compound: int | None = None, 
     """(HTML, file stem) of the self-contained map of a compound or a street."""
     bbox, title, focus, stem = _area(store, compound, street)
     md = MapData(store, analysis_params=settings.analysis_params, metric_crs=settings.metric_crs)
-    lang = settings.lang if settings.lang in webmap.TEXTS else "en"
+    lang = settings.lang if settings.lang in TEXTS else "en"
     schemes = {spec.id: md.scheme(spec.id, color_by if spec.id == COMPOUNDS else None) for spec in store.catalog}
     data: dict[str, bytes] = {}
     embedded, visible = 0, []
@@ -77,13 +78,13 @@ def build_html(store: FeatureStore, settings: Any, compound: int | None = None, 
                 overlay_data[name] = md.overlay(name, bbox, MAX_ZOOM)
             except (MapDataError, LookupError, ValueError) as e:  # an analysis cannot run on this catalog
                 log.warning("export: overlay %s left out: %s", name, e)
-    page = webmap.MapPage(
+    page = MapPage(
         catalog=store.catalog, lang=lang, schemes=schemes, bounds=bbox,
         basemaps=basemaps.configured(settings, None), api=None,
         links_base=(base_url or f"http://{settings.host}:{settings.port}").rstrip("/"), color_by=color_by,
         overlays=list(overlay_data), hydrant_radius_m=md.hydrant_radius(), data=data, overlay_data=overlay_data,
         focus=focus, title=title, visible=visible)
-    return webmap.render(page, asset_prefix=None), stem
+    return render(page, asset_prefix=None), stem
 
 
 def export_map(store: FeatureStore, settings: Any, compound: int | None = None, street: str | None = None,

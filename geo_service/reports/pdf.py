@@ -2,7 +2,7 @@
 
 The entry point for the CLI, the API and the jobs: :func:`build_report`. It checks the cache first
 (same scope, data versions, parameters and language: the finished file is reused), then gathers the
-data and runs the analyses once (:mod:`.report_data`), draws the pages (:mod:`.report_pages`) and
+data and runs the analyses once (:mod:`.data`), draws the pages (:mod:`.pages`) and
 writes the file under a private name before renaming it into place, so a reader never sees half a
 report. Fonts are embedded as TrueType (:mod:`.fonts`).
 """
@@ -16,12 +16,13 @@ import shutil
 import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import FIRST_EXCEPTION, ProcessPoolExecutor, wait
 from dataclasses import dataclass
 from pathlib import Path
 
 from ..store.base import FeatureStore
-from . import report_files as files
-from .report_data import ReportData, Scope, gather, layer_versions, resolved_params, scope_title
+from . import files
+from .data import ReportData, Scope, gather, layer_versions, resolved_params, scope_title
 
 Progress = Callable[[int, int], None]  # (pages done, pages in all)
 RENDER_LOCK = threading.Lock()  # matplotlib's font objects are shared within a process and not thread-safe
@@ -110,8 +111,10 @@ def render_file(data: ReportData, catalog, path: Path, fmt: str, lang: str, base
 
     With ``workers`` > 1 a long PDF is drawn by forked processes in contiguous parts, merged in order.
     """
+    # Deferred: fonts and pages load matplotlib and fontTools, which only drawing needs (the API
+    # imports this module at start-up to answer cached reports).
     from .fonts import use_report_font
-    from .report_pages import PNG_DPI, ReportRenderer
+    from .pages import PNG_DPI, ReportRenderer
 
     with RENDER_LOCK:
         use_report_font()
@@ -149,7 +152,7 @@ def _can_fork() -> bool:
 
 
 def _write_pdf(renderer, pages, target: Path, title: str, progress: Progress | None = None, counter=None) -> None:
-    from matplotlib.backends.backend_pdf import PdfPages
+    from matplotlib.backends.backend_pdf import PdfPages  # deferred: matplotlib only when drawing
 
     with PdfPages(target, metadata={"Title": title, "Creator": "compound-gis"}) as pdf:
         for done, page in enumerate(pages, start=1):
@@ -169,9 +172,7 @@ def _render_part(start: int, stop: int, target: str) -> str:
 
 def _parallel_pdf(renderer, tmp: Path, title: str, workers: int, progress: Progress | None) -> None:
     """Pages split in ``workers`` contiguous parts drawn by forked processes, then merged with pypdf."""
-    from concurrent.futures import FIRST_EXCEPTION, ProcessPoolExecutor, wait
-
-    from pypdf import PdfWriter
+    from pypdf import PdfWriter  # deferred: pypdf loads fontTools and PIL, needed only to merge parts
 
     ctx = mp.get_context("fork")
     counter = ctx.Value("i", 0)

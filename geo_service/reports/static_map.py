@@ -24,9 +24,10 @@ from matplotlib.collections import LineCollection, PathCollection
 from matplotlib.lines import Line2D
 from matplotlib.patches import Polygon, Rectangle
 from matplotlib.path import Path as MplPath
+from PIL import Image
 
 from ..catalog import LayerSpec
-from .styles import NO_DATA_COLOR, layer_scheme
+from ..styles import NO_DATA_COLOR, layer_scheme
 
 WEB_MERCATOR = "EPSG:3857"
 EARTH_RADIUS_M = 6378137.0  # the sphere of EPSG:3857
@@ -240,8 +241,6 @@ def add_basemap(ax: Axes, extent, folder: Path | str | None, pixels_wide: float)
     cols, rows = _tile_range(extent, z)
     if not len(cols) or not len(rows) or len(cols) * len(rows) > MAX_TILES:
         return False
-    from PIL import Image
-
     mosaic = np.zeros((len(rows) * TILE_PX, len(cols) * TILE_PX, 4), dtype=np.uint8)
     found = False
     for i, y in enumerate(rows):

@@ -20,7 +20,7 @@ from typing import Any
 
 import folium
 
-log = logging.getLogger("geo_service.maps")
+log = logging.getLogger("geo_service.web")
 KINDS = ("osm", "tianditu", "tianditu_img", "amap", "amap_img", "local", "none")
 DEFAULT = ["osm", "none"]
 TILE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp")
@@ -65,6 +65,45 @@ def _tianditu(kind: str, key: str) -> Basemap:
                    annotation_urls=(_TIANDITU.format(layer=labels, **fill),))
 
 
+def _osm(kind: str, settings: Any, api_base: str | None) -> Basemap:
+    return Basemap("osm", "OpenStreetMap", "OpenStreetMap", "https://tile.openstreetmap.org/{z}/{x}/{y}.png",
+                   "&copy; OpenStreetMap contributors", "abc", 19)
+
+
+def _tianditu_configured(kind: str, settings: Any, api_base: str | None) -> Basemap | None:
+    key = settings.tianditu_key
+    if not key:
+        log.warning("map_basemaps: %s needs tianditu_key; left out", kind)
+        return None
+    return _tianditu(kind, key)
+
+
+def _amap(kind: str, settings: Any, api_base: str | None) -> Basemap:
+    style = 8 if kind == "amap" else 6
+    host = "webrd0{s}" if kind == "amap" else "webst0{s}"
+    return Basemap(kind, "高德地图" if kind == "amap" else "高德影像", "AMap" if kind == "amap" else "AMap imagery",
+                   f"https://{host}.is.autonavi.com/appmaptile?lang=zh_cn&size=1&scale=1&style={style}"
+                   "&x={x}&y={y}&z={z}", "&copy; 高德地图 AutoNavi", "1234", 18, gcj02=True)
+
+
+def _local(kind: str, settings: Any, api_base: str | None) -> Basemap | None:
+    if tiles_dir(settings) is None:
+        log.warning("map_basemaps: local needs map_tiles_dir (an existing folder); left out")
+        return None
+    if api_base is None:
+        return None
+    return Basemap("local", "本地底图", "Local tiles", api_base + "/map/basemap/{z}/{x}/{y}", "", "abc", 20,
+                   gcj02=settings.map_tiles_gcj02)
+
+
+def _none(kind: str, settings: Any, api_base: str | None) -> Basemap:
+    return Basemap("none", "无底图", "No basemap", None)
+
+
+_BUILDERS = {"osm": _osm, "tianditu": _tianditu_configured, "tianditu_img": _tianditu_configured,
+             "amap": _amap, "amap_img": _amap, "local": _local, "none": _none}
+
+
 def configured(settings: Any, api_base: str | None) -> list[Basemap]:
     """The basemaps the settings ask for, in order, without the ones that cannot work here.
 
@@ -74,35 +113,13 @@ def configured(settings: Any, api_base: str | None) -> list[Basemap]:
         kinds = [k.strip() for k in kinds.split(",") if k.strip()]
     out: list[Basemap] = []
     for kind in kinds:
-        if kind not in KINDS:
+        build = _BUILDERS.get(kind)
+        if build is None:
             log.warning("map_basemaps: unknown basemap %r (known: %s); left out", kind, ", ".join(KINDS))
-        elif kind == "osm":
-            out.append(Basemap("osm", "OpenStreetMap", "OpenStreetMap", "https://tile.openstreetmap.org/{z}/{x}/{y}.png",
-                               "&copy; OpenStreetMap contributors", "abc", 19))
-        elif kind in ("tianditu", "tianditu_img"):
-            key = settings.tianditu_key
-            if key:
-                out.append(_tianditu(kind, key))
-            else:
-                log.warning("map_basemaps: %s needs tianditu_key; left out", kind)
-        elif kind in ("amap", "amap_img"):
-            style = 8 if kind == "amap" else 6
-            host = "webrd0{s}" if kind == "amap" else "webst0{s}"
-            out.append(Basemap(kind, "高德地图" if kind == "amap" else "高德影像",
-                               "AMap" if kind == "amap" else "AMap imagery",
-                               f"https://{host}.is.autonavi.com/appmaptile?lang=zh_cn&size=1&scale=1&style={style}"
-                               "&x={x}&y={y}&z={z}", "&copy; 高德地图 AutoNavi", "1234", 18, gcj02=True))
-        elif kind == "local":
-            folder = tiles_dir(settings)
-            if folder is None:
-                log.warning("map_basemaps: local needs map_tiles_dir (an existing folder); left out")
-            elif api_base is not None:
-                out.append(Basemap("local", "本地底图", "Local tiles", api_base + "/map/basemap/{z}/{x}/{y}",
-                                   "", "abc", 20, gcj02=settings.map_tiles_gcj02))
-        elif kind == "none":
-            out.append(Basemap("none", "无底图", "No basemap", None))
+        elif (basemap := build(kind, settings, api_base)) is not None:
+            out.append(basemap)
     if not any(b.kind == "none" for b in out):
-        out.append(Basemap("none", "无底图", "No basemap", None))  # always offer the plain background
+        out.append(_none("none", settings, api_base))  # always offer the plain background
     return out
 
 

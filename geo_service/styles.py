@@ -5,6 +5,9 @@ classes, and the viewport responses carry each feature's class key, so the brows
 features without knowing the rule. Categorical fields take their colours from ``style.colors``
 (or a palette), numeric fields get "nice" breaks from the data, and the analyses the map can
 colour compounds by have fixed classes chosen for what the numbers mean to a planner.
+
+Both products use these classes (the web map's legend and the reports' maps agree), so the module
+sits beside them rather than inside either.
 """
 
 from __future__ import annotations
@@ -16,7 +19,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..catalog import FieldSpec, LayerSpec, Title
+from .analysis.registry import REGISTRY
+from .catalog import FieldSpec, LayerSpec, Title
 
 NO_DATA_COLOR = "#bdbdbd"
 NO_DATA = "_none"
@@ -218,10 +222,6 @@ ANALYSIS_SCHEMES = _analysis_schemes()
 
 def analysis_scheme(name: str) -> Scheme | None:
     """The compound colouring of an analysis, when the analysis registry has it (None otherwise)."""
-    try:
-        from ..analysis.registry import REGISTRY
-    except ImportError:  # analyses not installed: the map colours by fields only
-        return None
     scheme = ANALYSIS_SCHEMES.get(name)
     return scheme if scheme is not None and name in REGISTRY else None
 

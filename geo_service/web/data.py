@@ -9,9 +9,6 @@ Views then cost a mask over numpy arrays plus, in feature mode, one store query 
 
 from __future__ import annotations
 
-import threading
-from collections import OrderedDict
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,9 +16,13 @@ import numpy as np
 import orjson
 import shapely
 
+from .. import styles
+from ..analysis.registry import get as get_analysis
+from ..analysis.runner import layers_read, load_frames, versions
+from ..cache import SingleFlightCache
 from ..catalog import LayerSpec, Title
 from ..store.base import FeatureStore, Filter, Query
-from . import styles, viewport
+from . import viewport
 
 HYDRANTS = "fire_hydrants"
 WORKING = "working"
@@ -62,37 +63,6 @@ OVERLAYS = {o.name: o for o in (
 )}
 
 
-class _Memo:
-    """A small LRU of computed values; one computation per key at a time (concurrent views wait)."""
-
-    def __init__(self, entries: int):
-        self.entries = entries
-        self._data: OrderedDict[Any, Any] = OrderedDict()
-        self._lock = threading.Lock()
-        self._building: dict[Any, threading.Lock] = {}
-
-    def get(self, key: Any, build: Callable[[], Any]) -> Any:
-        with self._lock:
-            if key in self._data:
-                self._data.move_to_end(key)
-                return self._data[key]
-            key_lock = self._building.setdefault(key, threading.Lock())
-        with key_lock:
-            with self._lock:
-                if key in self._data:
-                    return self._data[key]
-            try:
-                value = build()
-                with self._lock:
-                    self._data[key] = value
-                    while len(self._data) > self.entries:
-                        self._data.popitem(last=False)
-            finally:
-                with self._lock:
-                    self._building.pop(key, None)
-            return value
-
-
 class MapData:
     """Answers the web map's questions about one store: schemes, views of layers, overlays."""
 
@@ -105,8 +75,13 @@ class MapData:
         self.cluster_px = cluster_px
         self.analysis_params = analysis_params or {}
         self.metric_crs = metric_crs
-        self._memo = _Memo(48)  # indexes, analysis results, breaks
-        self._views = _Memo(512)  # encoded views: the page asks tile-snapped boxes, so users share them
+        self._memo = SingleFlightCache(48)  # indexes, analysis results, breaks
+        self._views = SingleFlightCache(512)  # encoded views: the page asks tile-snapped boxes, so users share them
+
+    def close(self) -> None:
+        """Drop the indexes and views (at shutdown: they hold a copy of every layer shown)."""
+        self._memo.clear()
+        self._views.clear()
 
     # ---------------------------------------------------------------- schemes
 
@@ -143,10 +118,7 @@ class MapData:
     # ---------------------------------------------------------------- analyses
 
     def _analysis(self, name: str):
-        from ..analysis.registry import get
-        from ..analysis.runner import layers_read, load_frames, versions
-
-        analysis = get(name)
+        analysis = get_analysis(name)
         layers = layers_read(analysis, self.store)
         params = analysis.resolve(self.analysis_params)
         key = ("analysis", name, tuple(sorted(params.items())), tuple(sorted(versions(self.store, layers).items())),
@@ -163,10 +135,7 @@ class MapData:
     def _stamp(self, layer: str, scheme: styles.Scheme) -> tuple:
         if scheme.analysis is None:
             return (self.store.version(layer),)
-        from ..analysis.registry import get
-        from ..analysis.runner import layers_read, versions
-
-        return tuple(sorted(versions(self.store, layers_read(get(scheme.analysis), self.store)).items()))
+        return tuple(sorted(versions(self.store, layers_read(get_analysis(scheme.analysis), self.store)).items()))
 
     def index(self, layer: str, scheme: styles.Scheme) -> viewport.LayerIndex:
         key = ("index", layer, scheme.name, scheme.edges, self._stamp(layer, scheme))
@@ -272,10 +241,8 @@ class MapData:
 
     def hydrant_radius(self) -> float:
         try:
-            from ..analysis.registry import get
-
-            return float(get("hydrant-coverage").resolve(self.analysis_params)["radius_m"])
-        except (ImportError, KeyError):
+            return float(get_analysis("hydrant-coverage").resolve(self.analysis_params)["radius_m"])
+        except KeyError:
             return 150.0  # GB 50974-2014 §7.2.5 protection radius, the analyses' default too
 
     def _hydrant_points(self, bbox: tuple[float, float, float, float]) -> dict[str, Any]:

@@ -21,9 +21,18 @@ import fcntl
 import hashlib
 import os
 import subprocess
+import tempfile
 import threading
 from dataclasses import dataclass
 from pathlib import Path
+
+import matplotlib
+from fontTools.fontBuilder import FontBuilder
+from fontTools.pens.cu2quPen import Cu2QuPen
+from fontTools.pens.ttGlyphPen import TTGlyphPen
+from fontTools.ttLib import TTFont
+from matplotlib import font_manager
+from matplotlib.ft2font import FT2Font
 
 FAMILY_SUFFIX = " (report TTF)"  # family name of the converted face, distinct from the system's OTC entries
 PREFERRED = ("Noto Sans CJK SC", "Noto Sans SC", "Source Han Sans SC", "Noto Sans CJK TC", "Noto Sans CJK JP",
@@ -61,8 +70,6 @@ def find_cjk_source() -> FontSource:
         if not path.is_file():
             raise FontMissing(f"GEO_SERVICE_CJK_FONT={env}: no such font file")
         return FontSource(path, 0)
-    from matplotlib import font_manager
-
     entries = [e for e in font_manager.fontManager.ttflist if e.name in PREFERRED]
     if entries:
         best = min(entries, key=lambda e: (PREFERRED.index(e.name), abs(_weight(e.weight) - 400), e.fname))
@@ -108,14 +115,10 @@ def cache_dir() -> Path:
             return base
     except OSError:
         pass
-    import tempfile
-
     return Path(tempfile.gettempdir()) / "compound-gis-fonts"
 
 
 def _has_glyf(source: FontSource) -> bool:
-    from fontTools.ttLib import TTFont
-
     with TTFont(source.path, fontNumber=source.index, lazy=True) as font:
         return "glyf" in font
 
@@ -158,11 +161,6 @@ def _file_lock(path: Path):
 
 def convert_to_truetype(source: FontSource, target: Path) -> None:
     """Rebuild the face's BLOCKS characters with quadratic outlines as a TrueType font at ``target``."""
-    from fontTools.fontBuilder import FontBuilder
-    from fontTools.pens.cu2quPen import Cu2QuPen
-    from fontTools.pens.ttGlyphPen import TTGlyphPen
-    from fontTools.ttLib import TTFont
-
     font = TTFont(source.path, fontNumber=source.index, lazy=True)
     cmap = {cp: name for cp, name in font.getBestCmap().items() if any(lo <= cp <= hi for lo, hi in BLOCKS)}
     names = sorted(set(cmap.values()) - {".notdef"}, key=font.getGlyphID)
@@ -214,9 +212,6 @@ def report_font() -> ReportFont:
     global _READY
     with _LOCK:
         if _READY is None:
-            from matplotlib import font_manager
-            from matplotlib.ft2font import FT2Font
-
             path = truetype_face(find_cjk_source())
             font_manager.fontManager.addfont(str(path))
             _READY = ReportFont(path, FT2Font(str(path)).family_name)
@@ -225,8 +220,6 @@ def report_font() -> ReportFont:
 
 def use_report_font() -> ReportFont:
     """Make matplotlib draw with the CJK face and embed it as TrueType (pdf.fonttype 42)."""
-    import matplotlib
-
     font = report_font()
     matplotlib.rcParams["pdf.fonttype"] = 42
     matplotlib.rcParams["ps.fonttype"] = 42

@@ -14,7 +14,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
 from matplotlib.patches import Rectangle
+
+from .static_map import symbol_artists, unique_entries
 
 PAGE_MM = (297.0, 210.0)  # A4 landscape
 MM_PER_INCH = 25.4
@@ -54,8 +57,6 @@ def hline(fig: Figure, x0: float, x1: float, y: float, color: str = RULE, width:
 
 
 def _line(fig: Figure, xs, ys, color, width):
-    from matplotlib.lines import Line2D
-
     return Line2D([x / PAGE_MM[0] for x in xs], [1 - y / PAGE_MM[1] for y in ys], transform=fig.transFigure,
                   color=color, linewidth=width)
 
@@ -197,8 +198,6 @@ def legend(fig: Figure, x: float, y: float, entries: Sequence, columns: int, col
     Drawn as plain figure artists: a matplotlib Legend lays itself out through offset boxes on every
     draw, which costs more than the rest of a page's text together.
     """
-    from .static_map import symbol_artists, unique_entries
-
     entries = unique_entries(entries)
     if title:
         text(fig, x, y + 3.0, title, size + 0.4, MUTED)

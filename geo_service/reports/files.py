@@ -20,7 +20,7 @@ from typing import Any
 
 import orjson
 
-from .report_data import Scope
+from .data import Scope
 
 SLUG_MAX = 32  # characters of a name kept in a file name
 SLUG_MAX_BYTES = 64  # and UTF-8 bytes (file systems count bytes: 255 per name)

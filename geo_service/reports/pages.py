@@ -1,12 +1,13 @@
 """The pages of a report: the compound page ("一小区一方案"), and the atlas cover, ranked table and contents.
 
-Every figure printed comes from the analysis results gathered once in :mod:`.report_data`; pages only
+Every figure printed comes from the analysis results gathered once in :mod:`.data`; pages only
 look rows up and format them, so a number on paper is the number the API and CLI return. Labels of
 fields and values come from the layer catalog, so a page speaks the catalog's Chinese or English.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import math
 from collections.abc import Sequence
@@ -23,8 +24,9 @@ from matplotlib.figure import Figure
 from ..analysis import compound_assets
 from ..analysis.tiers import TIERS
 from ..catalog import Catalog
-from . import report_layout as L
-from .report_data import COMPOUNDS, ReportData
+from ..styles import ANALYSIS_SCHEMES, NO_DATA_COLOR
+from . import layout as L
+from .data import COMPOUNDS, ReportData
 from .static_map import (
     add_basemap,
     add_north_arrow,
@@ -41,7 +43,6 @@ from .static_map import (
     to_map_crs,
     tr,
 )
-from .styles import ANALYSIS_SCHEMES, NO_DATA_COLOR
 
 PNG_DPI = 150
 SUMMARY_ROWS = 28  # ranked-table rows per page
@@ -141,8 +142,6 @@ class ReportRenderer:
 
     def __init__(self, data: ReportData, catalog: Catalog, lang: str = "zh", basemap_dir=None,
                  generated: str | None = None):
-        import datetime as dt
-
         self.data, self.catalog, self.lang = data, catalog, lang
         self.basemap_dir = basemap_dir
         self.generated = generated or dt.date.today().isoformat()

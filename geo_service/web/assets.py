@@ -14,10 +14,11 @@ import hashlib
 import mimetypes
 import re
 from functools import lru_cache
-from html import escape
 from pathlib import Path
 
-STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
+from .templating import Markup, render
+
+STATIC_DIR = Path(__file__).resolve().parent / "static"
 VENDOR = "vendor"
 CSS = ("vendor/leaflet/leaflet.css", "vendor/leaflet.fullscreen/Control.FullScreen.css",
        "vendor/leaflet-measure/leaflet-measure.css", "webmap.css")
@@ -28,7 +29,7 @@ _CSS_URL = re.compile(r"url\((['\"]?)([^'\")]+)\1\)")
 
 
 class AssetsMissing(RuntimeError):
-    """Leaflet or a plugin is not installed under geo_service/static/vendor."""
+    """Leaflet or a plugin is not installed under geo_service/web/static/vendor."""
 
 
 def missing() -> list[str]:
@@ -65,9 +66,8 @@ def versioned(path: str) -> str:
 def link_tags(prefix: str) -> str:
     """<link>/<script> tags pointing at the service's own copies under ``prefix`` (e.g. /static)."""
     check()
-    css = "".join(f'<link rel="stylesheet" href="{escape(prefix)}/{escape(versioned(p))}">' for p in CSS)
-    js = "".join(f'<script src="{escape(prefix)}/{escape(versioned(p))}"></script>' for p in JS)
-    return css + js
+    return render("map/assets_linked.html", css=[f"{prefix}/{versioned(p)}" for p in CSS],
+                  js=[f"{prefix}/{versioned(p)}" for p in JS])
 
 
 def _data_uri(path: Path) -> str:
@@ -100,6 +100,5 @@ def script_text(text: str) -> str:
 def inline_tags() -> str:
     """<style>/<script> elements holding every asset, for a file that must open with no server."""
     check()
-    css = "".join(f"<style>{script_text(inline_css(p))}</style>" for p in CSS)
-    js = "".join(f"<script>{script_text((STATIC_DIR / p).read_text(encoding='utf-8'))}</script>" for p in JS)
-    return css + js
+    return render("map/assets_inline.html", css=[Markup(script_text(inline_css(p))) for p in CSS],
+                  js=[Markup(script_text((STATIC_DIR / p).read_text(encoding="utf-8"))) for p in JS])

@@ -14,6 +14,7 @@ GIL; otherwise (an app handed a store object) in one background thread. ``GEO_SE
 from __future__ import annotations
 
 import datetime as dt
+import multiprocessing as mp
 import os
 import re
 import socket
@@ -27,7 +28,9 @@ from typing import Any
 
 import orjson
 
-from .report_data import Scope
+from ..store import open_store
+from .data import Scope
+from .pdf import build_report, default_workers
 
 JOBS_DIR = ".jobs"
 ACTIVE = ("queued", "running")
@@ -107,8 +110,6 @@ def write_job(folder: Path, state: JobState) -> None:
 
 def run_job(store, settings, state: JobState, workers: int) -> JobState:
     """Build the report of ``state`` and record how it went (called in the pool)."""
-    from .report_pdf import build_report
-
     folder = Path(settings.static_maps_dir)
     state.status, state.pid, state.host = "running", os.getpid(), socket.gethostname()
     write_job(folder, state)
@@ -133,8 +134,6 @@ def run_job(store, settings, state: JobState, workers: int) -> JobState:
 
 def _run_in_process(settings, state: JobState, workers: int) -> JobState:
     """Pool entry point: a worker process opens its own store from the settings."""
-    from ..store import open_store
-
     with open_store(settings) as store:
         return run_job(store, settings, state, workers)
 
@@ -155,8 +154,6 @@ class ReportJobs:
     def _pool(self) -> Executor:
         if self._executor is None:
             if self.mode == "process":
-                import multiprocessing as mp
-
                 self._executor = ProcessPoolExecutor(1, mp_context=mp.get_context("spawn"))
             else:
                 self._executor = ThreadPoolExecutor(1, thread_name_prefix="report-job")
@@ -174,8 +171,6 @@ class ReportJobs:
             state = JobState(job_id, "queued", [scope.kind, scope.key], fmt, lang, title, file)
             write_job(self.folder, state)
             if self.mode == "process":
-                from .report_pdf import default_workers
-
                 self._pool().submit(_run_in_process, self.settings, state, default_workers())
             else:  # drawing in this process: one page at a time, no forking from a threaded server
                 self._pool().submit(run_job, self.store, self.settings, state, 1)

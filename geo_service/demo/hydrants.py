@@ -1,0 +1,70 @@
+"""The fire hydrants layer: along the kerbs, around non-residential sites, inside large compounds."""
+
+from __future__ import annotations
+
+import geopandas as gpd
+import numpy as np
+
+from .city import City
+from .constants import HYDRANT_SPACING_M
+from .roads import road_segments
+from .shapes import along, frame, points_in
+
+
+def hydrants(city: City) -> gpd.GeoDataFrame:
+    """Hydrants along every road at 80-125 m (both kerbs of wide roads), on the fire roads just
+    inside most non-residential sites (factories, offices, schools, hospitals: GB 50974 asks for
+    outdoor hydrants there too), and some inside large compounds.
+
+    A couple of sparse patches per street leave real coverage gaps for the 150 m analysis.
+    """
+    rng = city.rng
+    seg = road_segments(city)
+    rx, ry = along(rng, seg, HYDRANT_SPACING_M)
+    # sites: a ring 8-20 m inside the block edge
+    has_ring = np.array([0.9, 0.8, 0.9, 0.7, 1.0, 0.2, 0.6, 0.0])  # in LAND_USES order
+    b = np.flatnonzero(city.b_use >= 0)
+    b = b[rng.random(len(b)) < has_ring[city.b_use[b]]]
+    d = rng.uniform(8, 20, len(b))
+    x0, x1, y0, y1 = city.bx0[b] + d, city.bx1[b] - d, city.by0[b] + d, city.by1[b] - d
+    ring = {"xa": np.concatenate([x0, x1, x1, x0]), "ya": np.concatenate([y0, y0, y1, y1]),
+            "xb": np.concatenate([x1, x1, x0, x0]), "yb": np.concatenate([y0, y1, y1, y0])}
+    sx, sy = along(rng, ring, HYDRANT_SPACING_M)
+    x, y = np.concatenate([rx, sx]), np.concatenate([ry, sy])
+    tile = np.concatenate([np.repeat(seg["tile"], seg["count"]),
+                           np.repeat(np.tile(city.b_tile[b], 4), ring["count"])])
+    # sparse patches: most hydrants inside them are missing
+    n_patch = 2
+    px = city.tx[:, None] + city.tile_m * rng.uniform(0.1, 0.9, (city.n_tiles, n_patch))
+    py = city.ty[:, None] + city.tile_m * rng.uniform(0.1, 0.9, (city.n_tiles, n_patch))
+    radius = rng.uniform(300, 600, (city.n_tiles, n_patch)) * np.sqrt(city.tile_area_share)
+    inside = (np.hypot(x[:, None] - px[tile], y[:, None] - py[tile]) < radius[tile]).any(1)
+    keep = ~inside | (rng.random(len(x)) < 0.1)
+    x, y = x[keep], y[keep]
+    n_road = len(x)
+    # inside compounds of >= 3 ha: about one per 2.5 ha, on the internal fire roads
+    per = np.where(city.c_area >= 30_000, np.floor(city.c_area / 25_000), 0).astype(int)
+    owner = np.repeat(np.arange(len(per)), per)
+    ix, iy = points_in(rng, city.c_poly, owner, inset=12.0)
+    x, y = np.concatenate([x, ix]), np.concatenate([y, iy])
+    n = len(x)
+    in_compound = np.arange(n) >= n_road
+
+    status = rng.choice(["working", "faulty", "under_repair", "out_of_service", "unknown"], n,
+                        p=[0.85, 0.07, 0.04, 0.03, 0.01]).astype(object)
+    kind = np.where(in_compound,
+                    rng.choice(["above_ground", "underground", "wall"], n, p=[0.55, 0.25, 0.20]),
+                    rng.choice(["above_ground", "underground"], n, p=[0.78, 0.22])).astype(object)
+    working = status == "working"
+    span = (np.datetime64("2025-06-30") - np.datetime64("2019-01-01")).astype(int)
+    ago = np.where(working, rng.exponential(280, n), rng.uniform(0, span, n))  # working ones checked lately
+    inspected = np.datetime64("2025-06-30") - np.minimum(ago, span).astype(np.int64).astype("timedelta64[D]")
+    flow = np.where(working, np.clip(rng.normal(12.5, 1.8, n), 8, 20), rng.uniform(0, 6, n))
+    flow[status == "out_of_service"] = 0.0
+    flow[status == "unknown"] = np.nan
+    return frame({
+        "kind": kind,
+        "status": status,
+        "last_inspected": np.datetime_as_string(inspected, unit="D").astype(object),
+        "flow_lps": np.round(flow, 1),
+    }, city.lonlat_points(x, y))
