@@ -40,10 +40,11 @@ PEERS=${PEERS:-$ROOT/../shared/peers}
 . "$PEERS/env.sh"   # PB, CITY_GPKG, PG_PORT, PG_CLUSTER, TIPG_PORT, WORKERS, wait_http
 LOAD=$PEERS/load
 BEFORE_REF=${BEFORE_REF:-5275989}
-SERVERS=${SERVERS:-before-gpkg after-gpkg after-pg tipg}
+SERVERS=${SERVERS:-before-gpkg after-gpkg after-pg tipg}   # before-pg also exists (the old code on PostGIS)
 COLLECTION=${COLLECTION:-fire_hydrants}
 BEFORE_PORT=${BEFORE_PORT:-8010}; AFTER_PORT=${AFTER_PORT:-8011}; AFTER_PG_PORT=${AFTER_PG_PORT:-8012}
-AFTER_DB=${AFTER_DB:-compound_gis_cmp}
+BEFORE_PG_PORT=${BEFORE_PG_PORT:-8013}
+AFTER_DB=${AFTER_DB:-compound_gis_cmp}; BEFORE_DB=${BEFORE_DB:-compound_gis_before}
 LAYERS="compounds fire_hydrants parking_facilities ebike_charging_sites waterlogging_points"
 CPU_DURATION=${CPU_DURATION:-10s}
 CMP=$PB/cmp                       # pid files, server logs, the stores being served, the import cache
@@ -54,10 +55,10 @@ for v in $(compgen -e | grep '^GEO_SERVICE_' || true); do unset "$v"; done
 
 die() { echo "bench_compare: $*" >&2; exit 1; }
 for s in $SERVERS; do
-  case "$s" in before-gpkg|after-gpkg|after-pg|tipg) ;; *) die "unknown server '$s' in SERVERS";; esac
+  case "$s" in before-gpkg|after-gpkg|after-pg|before-pg|tipg) ;; *) die "unknown server '$s' in SERVERS";; esac
 done
 wants() { [[ " $SERVERS " == *" $1 "* ]]; }
-needs_pg() { wants after-pg || wants tipg; }
+needs_pg() { wants after-pg || wants before-pg || wants tipg; }
 exec 9>"$CMP/lock"
 flock -n 9 || die "another bench_compare.sh is running (lock $CMP/lock)"
 
@@ -77,7 +78,7 @@ if needs_pg; then dpkg -s postgresql-15-postgis-3 >/dev/null 2>&1 || need+=(post
 if [ ${#need[@]} -gt 0 ]; then
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
 fi
-if wants after-pg; then
+if wants after-pg || wants before-pg; then
   "$PY" -c "import psycopg, psycopg_pool" 2>/dev/null || "$VENV/bin/pip" install -q "psycopg[binary]>=3.2" "psycopg-pool>=3.2"
 fi
 
@@ -179,26 +180,30 @@ sqlite_checkpoint() { "$PY" -c 'import sqlite3, sys; c = sqlite3.connect(sys.arg
 wants before-gpkg && build_gpkg before-gpkg "$BEFORE_TREE"
 wants after-gpkg && build_gpkg after-gpkg "$ROOT"
 AFTER_URL="postgresql://bench:bench@127.0.0.1:$PG_PORT/$AFTER_DB"
-if wants after-pg; then
-  check_tree "$ROOT"
-  key=$(tree_key "$ROOT")
+BEFORE_URL="postgresql://bench:bench@127.0.0.1:$PG_PORT/$BEFORE_DB"
+build_pg() {  # build_pg NAME TREE DB URL: the city in its own database, imported with that tree's code
+  local name=$1 tree=$2 db=$3 url=$4 key have_db
+  check_tree "$tree"
+  key=$(tree_key "$tree")
   psql_su() { su postgres -c "psql -qAt -p $PG_PORT $*"; }
-  have_db=$(psql_su "-c \"select 1 from pg_database where datname='$AFTER_DB'\"")
-  if [ "${FORCE_IMPORT:-0}" = 1 ] || [ "$have_db" != 1 ] || [ "$(cat "$CMP/after-pg.key" 2>/dev/null)" != "$key" ]; then
-    echo "after-pg: importing the city into $AFTER_DB with $ROOT (store key $key)"
-    rm -f "$CMP/after-pg.key"
-    psql_su "-c 'DROP DATABASE IF EXISTS $AFTER_DB WITH (FORCE)'"
-    psql_su "-c 'CREATE DATABASE $AFTER_DB OWNER bench'"
-    psql_su "-d $AFTER_DB -c 'CREATE EXTENSION IF NOT EXISTS postgis'"
-    cli "$ROOT" GEO_SERVICE_DATABASE_URL="$AFTER_URL" -- db init
-    import_city "$ROOT" "$CMP/import-after-pg" 0 GEO_SERVICE_DATABASE_URL="$AFTER_URL"
-    psql_su "-d $AFTER_DB -c 'VACUUM ANALYZE'"
-    echo "$key" > "$CMP/after-pg.key"
+  have_db=$(psql_su "-c \"select 1 from pg_database where datname='$db'\"")
+  if [ "${FORCE_IMPORT:-0}" = 1 ] || [ "$have_db" != 1 ] || [ "$(cat "$CMP/$name.key" 2>/dev/null)" != "$key" ]; then
+    echo "$name: importing the city into $db with $tree (store key $key)"
+    rm -f "$CMP/$name.key"
+    psql_su "-c 'DROP DATABASE IF EXISTS $db WITH (FORCE)'"
+    psql_su "-c 'CREATE DATABASE $db OWNER bench'"
+    psql_su "-d $db -c 'CREATE EXTENSION IF NOT EXISTS postgis'"
+    cli "$tree" GEO_SERVICE_DATABASE_URL="$url" -- db init
+    import_city "$tree" "$CMP/import-$name" 0 GEO_SERVICE_DATABASE_URL="$url"
+    psql_su "-d $db -c 'VACUUM ANALYZE'"
+    echo "$key" > "$CMP/$name.key"
   else
-    echo "after-pg: reusing database $AFTER_DB (store key $key)"
+    echo "$name: reusing database $db (store key $key)"
   fi
-  echo "after-pg store $AFTER_URL (key $key)" >> "$OUT/trees.txt"
-fi
+  echo "$name store $url (key $key)" >> "$OUT/trees.txt"
+}
+wants after-pg && build_pg after-pg "$ROOT" "$AFTER_DB" "$AFTER_URL"
+wants before-pg && build_pg before-pg "$BEFORE_TREE" "$BEFORE_DB" "$BEFORE_URL"
 
 # (6) servers. Only processes started here are stopped, by their pid files (uvicorn's parent stops its workers).
 port_busy() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
@@ -281,6 +286,9 @@ for s in $SERVERS; do
     after-pg)
       start_ours after-pg "$ROOT" "$AFTER_PG_PORT" GEO_SERVICE_DATABASE_URL="$AFTER_URL"
       SPECS+=("after-pg|http://127.0.0.1:$AFTER_PG_PORT|$COLLECTION|f=json|$TILES_OURS") ;;
+    before-pg)
+      start_ours before-pg "$BEFORE_TREE" "$BEFORE_PG_PORT" GEO_SERVICE_DATABASE_URL="$BEFORE_URL"
+      SPECS+=("before-pg|http://127.0.0.1:$BEFORE_PG_PORT|$COLLECTION|f=json|$TILES_OURS") ;;
     tipg)
       STOP_PG=0 "$PEERS/tipg/stop.sh" >/dev/null || true
       port_busy "$TIPG_PORT" && die "port $TIPG_PORT is in use (set TIPG_PORT=...)"
@@ -308,7 +316,7 @@ if [ "$CPU_DURATION" != 0 ]; then
   for spec in "${SPECS[@]}"; do
     IFS='|' read -r name base coll fmt _ <<<"$spec"
     app=$(workers_of "$(pid_of "$name")" | tr '\n' ' ')
-    pg=""; if [ "$name" = tipg ] || [ "$name" = after-pg ]; then pg=$(pg_pids | tr '\n' ' '); fi
+    pg=""; if [ "$name" = tipg ] || [ "$name" = after-pg ] || [ "$name" = before-pg ]; then pg=$(pg_pids | tr '\n' ' '); fi
     sleep "${COOLDOWN:-3}"
     # shellcheck disable=SC2086
     a0=$(ticks $app); p0=$(ticks $pg)
