@@ -81,14 +81,18 @@ def import_(
 
 @app.command()
 def apikey(name: Annotated[str, typer.Argument(help="who holds the key; recorded as the actor of their edits")],
-           role: Annotated[str, typer.Option(help="viewer (read), editor (edit features) or admin")] = "editor"
+           role: Annotated[str, typer.Option(help="viewer (read), editor (edit features) or admin")] = "editor",
+           keys_file: Annotated[Path | None, typer.Option(
+               "--keys-file", help="append the entry to this keys file (GEO_SERVICE_API_KEYS_FILE): a running "
+                                   "service picks it up within a second, no restart")] = None,
            ) -> None:
-    """Make a new API key: print it once, and the settings entry (only its SHA-256) for the config."""
-    import json
+    """Make a new API key: print it once, and add its settings entry (only its SHA-256) where you say."""
+    import json  # deferred, like every import of a command: `geo-service --help` stays fast
 
     import yaml
 
     from .api.auth import ROLES, api_key_entry
+    from .api.keyring import append_key
 
     if role not in ROLES:
         raise typer.BadParameter(f"{role!r}: use one of {', '.join(ROLES)}", param_hint="--role")
@@ -98,9 +102,16 @@ def apikey(name: Annotated[str, typer.Argument(help="who holds the key; recorded
     fields = entry.model_dump()
     typer.echo(f"API key for {entry.name!r} ({role}); it is shown only now, so hand it over and forget it:\n")
     typer.echo(f"    {key}\n")
-    typer.echo("Settings entry (the service keeps only the hash). In the YAML config file, under api_keys:\n")
+    if keys_file is not None:
+        append_key(keys_file, entry)
+        typer.echo(f"Added to {keys_file.resolve()}. A service started with GEO_SERVICE_API_KEYS_FILE="
+                   f"{keys_file.resolve()} accepts the key within a second; no restart.")
+        return
+    typer.echo("Not in force yet. Add this entry to the keys file the service watches (GEO_SERVICE_API_KEYS_FILE:\n"
+               "taken up within a second, no restart; `--keys-file FILE` does this for you next time), or to\n"
+               "api_keys in the YAML config file and restart the service:\n")
     typer.echo(yaml.safe_dump([fields], default_flow_style=None, allow_unicode=True, sort_keys=False))
-    typer.echo("or as an item of GEO_SERVICE_API_KEYS (a JSON list):\n")
+    typer.echo("or as an item of GEO_SERVICE_API_KEYS (a JSON list), then restart:\n")
     typer.echo("    " + json.dumps(fields, ensure_ascii=False))
 
 

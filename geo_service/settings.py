@@ -81,7 +81,12 @@ class Settings(BaseSettings):
     default_limit: int = 100
     cors_origins: list[str] = Field(default_factory=list, description="origins allowed by CORS; ['*'] for any")
     api_keys: list[ApiKey] = Field(default_factory=list, description="keys allowed to call the API (hashed)")
+    api_keys_file: Path | None = Field(None, description="more keys (a YAML or JSON list like api_keys), re-read "
+                                                        "when the file changes: keys rotate without a restart")
     read_requires_key: bool = Field(False, description="when true, reads need a key too (any role)")
+    session_secret: str | None = Field(None, description="signs browser login cookies; the same on every worker and "
+                                                         "host (default: a secret file beside the GeoPackage)")
+    session_hours: float = Field(8.0, gt=0, description="how long a browser login lasts")
     max_body_bytes: int = Field(1_000_000, description="largest request body accepted (413 beyond)")
     heavy_concurrency: int | None = Field(None, ge=1, description="analyses/reports computed at once "
                                                                   "(default: one per two cores)")

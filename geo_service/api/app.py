@@ -21,10 +21,25 @@ from ..reports.jobs import ReportJobs
 from ..settings import Settings
 from ..store import FeatureStore, open_store
 from ..web import basemaps
-from . import analysis, auth, capabilities, collections, compounds, edits, items, openapi, reports, tiles, webmap
+from . import (
+    analysis,
+    auth,
+    capabilities,
+    collections,
+    compounds,
+    edits,
+    items,
+    login,
+    openapi,
+    reports,
+    tiles,
+    webmap,
+)
 from .errors import install_error_handlers
 from .heavy import HeavyWork, default_concurrency
+from .keyring import KeyRing
 from .middleware import RequestId, SecurityHeaders
+from .sessions import Sessions, load_secret
 
 ANALYSIS_CACHE_ENTRIES = 8  # whole-city results are a few MB each
 
@@ -104,6 +119,8 @@ def create_app(settings: Settings | None = None, store: FeatureStore | None = No
     app.state.map_data = webmap.build_map_data(settings, services.store)
     app.state.report_jobs = ReportJobs(settings, services.store, reopenable=services.owns_store)
     services.closers += [lambda: app.state.map_data.close(), lambda: app.state.report_jobs.shutdown()]
+    app.state.keyring = KeyRing(settings)
+    app.state.sessions = Sessions(load_secret(settings), settings.session_hours)
     app.state.heavy = HeavyWork(settings.heavy_concurrency or default_concurrency(), settings.heavy_queue,
                                 settings.heavy_per_minute)
 
@@ -129,6 +146,7 @@ def create_app(settings: Settings | None = None, store: FeatureStore | None = No
         app.include_router(router, dependencies=read_deps)
     app.include_router(edits.router)
     app.include_router(capabilities.build_open_router())
+    app.include_router(login.router)
     # Leaflet, Swagger UI and our own map script: public library files, open even when reads need a key.
     app.mount("/static", webmap.StaticAssets(), name="static")
     app.include_router(collections.build_fallback_router())  # last: only paths no route answers

@@ -19,6 +19,7 @@ import hashlib
 import hmac
 import secrets
 from dataclasses import dataclass
+from urllib.parse import urlencode
 
 from fastapi import FastAPI, Request, Security
 from fastapi.responses import JSONResponse
@@ -26,6 +27,7 @@ from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBea
 from starlette.exceptions import HTTPException
 
 from ..settings import ApiKey
+from .sessions import COOKIE, CSRF_HEADER
 
 ROLES = ("viewer", "editor", "admin")
 _RANK = {role: rank for rank, role in enumerate(ROLES)}
@@ -83,12 +85,17 @@ def api_key_entry(name: str, role: str) -> tuple[str, ApiKey]:
     return key, ApiKey(name=name, role=role, sha256=hash_key(key))
 
 
-def lookup(keys: list[ApiKey], key: str) -> Principal | None:
+def lookup_entry(keys: list[ApiKey], key: str) -> ApiKey | None:
     digest = hash_key(key)
     found: ApiKey | None = None
     for entry in keys:  # no early exit: the time taken does not depend on which entry matches
         if hmac.compare_digest(digest, entry.sha256) and found is None:
             found = entry
+    return found
+
+
+def lookup(keys: list[ApiKey], key: str) -> Principal | None:
+    found = lookup_entry(keys, key)
     return Principal(found.name, found.role) if found else None
 
 
@@ -102,7 +109,7 @@ def presented_key(bearer: HTTPAuthorizationCredentials | None, header: str | Non
 # ------------------------------------------------------------------ dependencies
 
 def _missing_key(request: Request, role: str) -> AuthError:
-    if request.app.state.settings.api_keys:
+    if request.app.state.keyring.keys():
         return AuthError(401, "Unauthorized", f"this request needs an API key with role {role} "
                                               "(send 'Authorization: Bearer KEY' or 'X-API-Key: KEY')")
     return AuthError(401, "Unauthorized", "this request needs an API key, and this service has none configured")
@@ -113,9 +120,17 @@ def _invalid_key() -> AuthError:
 
 
 def _identify(request: Request, bearer: HTTPAuthorizationCredentials | None,
-              header: str | None) -> tuple[str | None, Principal | None]:
+              header: str | None, write: bool = False) -> tuple[str | None, Principal | None]:
+    """The caller: by the key in a header, else by the browser's login cookie (for a write only with
+    the session's CSRF token in X-CSRF-Token, which another site's page cannot read or send)."""
     key = presented_key(bearer, header)
-    principal = lookup(request.app.state.settings.api_keys, key) if key is not None else None
+    keys = request.app.state.keyring.keys()
+    principal = lookup(keys, key) if key is not None else None
+    if key is None:
+        session = request.app.state.sessions.read(request.cookies.get(COOKIE), keys)
+        token = request.headers.get(CSRF_HEADER, "")
+        if session is not None and (not write or hmac.compare_digest(token, session.csrf)):
+            principal = Principal(session.name, session.role)
     if principal is not None:
         request.state.principal = principal
     return key, principal
@@ -128,7 +143,7 @@ def require_role(role: str):
 
     def dependency(request: Request, bearer: HTTPAuthorizationCredentials | None = Security(bearer_scheme),
                    header: str | None = Security(header_scheme)) -> Principal:
-        key, principal = _identify(request, bearer, header)
+        key, principal = _identify(request, bearer, header, write=True)
         if principal is None:
             raise _invalid_key() if key is not None else _missing_key(request, role)
         if not principal.can(role):
@@ -153,8 +168,20 @@ def require_reader(request: Request, bearer: HTTPAuthorizationCredentials | None
     """
     key, principal = _identify(request, bearer, header)
     if request.app.state.settings.read_requires_key and principal is None:
+        if key is None and request.method == "GET" and _browser_page(request):
+            # A person at a browser: the login page, then back here.
+            raise HTTPException(303, headers={"Location": "/login?" + urlencode({"next": _here(request)})})
         raise _invalid_key() if key is not None else _missing_key(request, "viewer")
     return principal
+
+
+def _browser_page(request: Request) -> bool:
+    accept = request.headers.get("accept", "")
+    return "text/html" in accept and request.query_params.get("f") not in ("json", "geojson")
+
+
+def _here(request: Request) -> str:
+    return request.url.path + (f"?{request.url.query}" if request.url.query else "")
 
 
 # ------------------------------------------------------------------ app wiring
