@@ -37,9 +37,7 @@ from . import (
 )
 from .errors import install_error_handlers
 from .heavy import HeavyWork, default_concurrency
-from .keyring import KeyRing
 from .middleware import RequestId, SecurityHeaders
-from .sessions import Sessions, load_secret
 
 ANALYSIS_CACHE_ENTRIES = 8  # whole-city results are a few MB each
 
@@ -119,8 +117,6 @@ def create_app(settings: Settings | None = None, store: FeatureStore | None = No
     app.state.map_data = webmap.build_map_data(settings, services.store)
     app.state.report_jobs = ReportJobs(settings, services.store, reopenable=services.owns_store)
     services.closers += [lambda: app.state.map_data.close(), lambda: app.state.report_jobs.shutdown()]
-    app.state.keyring = KeyRing(settings)
-    app.state.sessions = Sessions(load_secret(settings), settings.session_hours)
     app.state.heavy = HeavyWork(settings.heavy_concurrency or default_concurrency(), settings.heavy_queue,
                                 settings.heavy_per_minute)
 

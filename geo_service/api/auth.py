@@ -27,7 +27,8 @@ from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBea
 from starlette.exceptions import HTTPException
 
 from ..settings import ApiKey
-from .sessions import COOKIE, CSRF_HEADER
+from .keyring import KeyRing
+from .sessions import COOKIE, CSRF_HEADER, Sessions, load_secret
 
 ROLES = ("viewer", "editor", "admin")
 _RANK = {role: rank for rank, role in enumerate(ROLES)}
@@ -108,8 +109,14 @@ def presented_key(bearer: HTTPAuthorizationCredentials | None, header: str | Non
 
 # ------------------------------------------------------------------ dependencies
 
+def _keys(request: Request) -> list[ApiKey]:
+    """The keys in force: the app's key ring (settings + watched keys file), or just the settings' keys."""
+    ring = getattr(request.app.state, "keyring", None)  # None in an app without install()
+    return ring.keys() if ring is not None else request.app.state.settings.api_keys
+
+
 def _missing_key(request: Request, role: str) -> AuthError:
-    if request.app.state.keyring.keys():
+    if _keys(request):
         return AuthError(401, "Unauthorized", f"this request needs an API key with role {role} "
                                               "(send 'Authorization: Bearer KEY' or 'X-API-Key: KEY')")
     return AuthError(401, "Unauthorized", "this request needs an API key, and this service has none configured")
@@ -124,10 +131,11 @@ def _identify(request: Request, bearer: HTTPAuthorizationCredentials | None,
     """The caller: by the key in a header, else by the browser's login cookie (for a write only with
     the session's CSRF token in X-CSRF-Token, which another site's page cannot read or send)."""
     key = presented_key(bearer, header)
-    keys = request.app.state.keyring.keys()
+    keys = _keys(request)
     principal = lookup(keys, key) if key is not None else None
-    if key is None:
-        session = request.app.state.sessions.read(request.cookies.get(COOKIE), keys)
+    sessions = getattr(request.app.state, "sessions", None)  # None in an app without install()
+    if key is None and sessions is not None:
+        session = sessions.read(request.cookies.get(COOKIE), keys)
         token = request.headers.get(CSRF_HEADER, "")
         if session is not None and (not write or hmac.compare_digest(token, session.csrf)):
             principal = Principal(session.name, session.role)
@@ -187,11 +195,15 @@ def _here(request: Request) -> str:
 # ------------------------------------------------------------------ app wiring
 
 def install(app: FastAPI) -> None:
-    """Render AuthError app-wide as JSON {code, description} with its WWW-Authenticate header.
+    """The key ring and browser sessions on ``app.state``, and AuthError rendered app-wide as JSON
+    {code, description} with its WWW-Authenticate header.
 
-    The edits router already does this for its own routes; install it so read routes guarded
-    by ``require_reader`` answer the same way.
+    The edits router already renders its own errors; install it so read routes guarded by
+    ``require_reader`` answer the same way.
     """
+    settings = app.state.settings
+    app.state.keyring = KeyRing(lambda: app.state.settings.api_keys, settings.api_keys_file)
+    app.state.sessions = Sessions(load_secret(settings), settings.session_hours)
 
     @app.exception_handler(AuthError)
     async def _auth_error(request: Request, exc: AuthError):

@@ -11,12 +11,13 @@ import json
 import logging
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import yaml
 from pydantic import TypeAdapter, ValidationError
 
-from ..settings import ApiKey, Settings
+from ..settings import ApiKey
 
 log = logging.getLogger("geo_service.api")
 CHECK_EVERY_S = 1.0
@@ -43,9 +44,9 @@ def append_key(path: Path, entry: ApiKey) -> None:
 
 
 class KeyRing:
-    def __init__(self, settings: Settings):
-        self.fixed = list(settings.api_keys)
-        self.path = settings.api_keys_file
+    def __init__(self, fixed: Callable[[], list[ApiKey]], path: Path | None):
+        self.fixed = fixed  # the settings' keys, read at each call (settings may be replaced, as in tests)
+        self.path = path
         self._lock = threading.Lock()
         self._stamp: tuple[int, int] | None = None
         self._from_file: list[ApiKey] = []
@@ -77,4 +78,4 @@ class KeyRing:
                 if time.monotonic() - self._checked > CHECK_EVERY_S:
                     self._reload()
                     self._checked = time.monotonic()
-        return self.fixed + self._from_file
+        return list(self.fixed()) + self._from_file
