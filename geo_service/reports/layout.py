@@ -17,9 +17,11 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Rectangle
 
+from ..text import drawable
 from .static_map import symbol_artists, unique_entries
 
 PAGE_MM = (297.0, 210.0)  # A4 landscape
+MAX_CHARS = 300  # no drawn string longer (a page line holds ~150 CJK characters)
 MM_PER_INCH = 25.4
 PT_MM = 25.4 / 72.0
 INK = "#212121"
@@ -41,7 +43,11 @@ def box(x: float, y: float, w: float, h: float) -> list[float]:
 
 def text(fig: Figure, x: float, y: float, s: str, size: float = 7.0, color: str = INK, ha: str = "left",
          va: str = "baseline", width: float | None = None, **kw):
-    """Text at (x, y) mm from the top-left; clipped with an ellipsis to ``width`` mm when given."""
+    """Text at (x, y) mm from the top-left; clipped with an ellipsis to ``width`` mm when given.
+
+    Every string is drawn through ``drawable``: bidi overrides and invisible characters from the
+    data cannot reorder or hide what the page says, and no string runs past MAX_CHARS."""
+    s = drawable(s, MAX_CHARS)
     if width is not None:
         s = clip(s, width, size)
     return fig.text(x / PAGE_MM[0], 1 - y / PAGE_MM[1], s, fontsize=size, color=color, ha=ha, va=va, **kw)
@@ -95,7 +101,7 @@ def clip(s: str, width: float, size: float) -> str:
 def wrap(s: str, width: float, size: float, max_lines: int = 3) -> list[str]:
     """Lines of at most ``width`` mm, broken at spaces or between CJK characters; the last one clipped."""
     lines, current, used = [], "", 0.0
-    tokens = _tokens(s)
+    tokens = _tokens(drawable(s, MAX_CHARS))
     for token in tokens:
         w = width_mm(token, size)
         if current and used + w > width:

@@ -25,6 +25,7 @@ from ..analysis import compound_assets
 from ..analysis.tiers import TIERS
 from ..catalog import Catalog
 from ..styles import ANALYSIS_SCHEMES, NO_DATA_COLOR
+from ..text import drawable
 from . import layout as L
 from .data import COMPOUNDS, ReportData
 from .static_map import (
@@ -46,6 +47,7 @@ from .static_map import (
 
 PNG_DPI = 150
 SUMMARY_ROWS = 28  # ranked-table rows per page
+LABEL_CHARS = 16  # a compound's name on a map: longer ones end in an ellipsis (the tables keep them whole)
 TOC_ROWS, TOC_COLUMNS = 38, 3  # contents entries per column, columns per page
 UNCOVERED = "#c62828"
 SHARED_LINE = "#0d47a1"
@@ -436,8 +438,8 @@ class ReportRenderer:
                         path_effects=HALO)
             entries.append(line_entry(self.t("错时共享安排（泊位数）", "Shared parking (spaces)"), SHARED_LINE))
         p = shapely.point_on_surface(focus)
-        ax.text(p.x, p.y, str(self.data.compounds.loc[cid].get("name") or cid), fontsize=8.5, ha="center",
-                va="center", color=L.INK, zorder=10, path_effects=HALO)
+        name = drawable(self.data.compounds.loc[cid].get("name") or cid, LABEL_CHARS)
+        ax.text(p.x, p.y, name, fontsize=8.5, ha="center", va="center", color=L.INK, zorder=10, path_effects=HALO)
         add_scale_bar(ax, extent, self.lang)
         add_north_arrow(ax, self.lang)
         L.legend(fig, 10, 167, entries, columns=3, col_w=152 / 3)
@@ -453,8 +455,8 @@ class ReportRenderer:
         for pt, label in zip(points, values, strict=True):
             if label is None or missing(label) or not (x0 + mx < pt.x < x1 - mx and y0 + my < pt.y < y1 - my):
                 continue
-            ax.text(pt.x, pt.y, str(label), fontsize=size, ha="center", va="center", color=color, zorder=5,
-                    clip_on=True)
+            ax.text(pt.x, pt.y, drawable(label, LABEL_CHARS), fontsize=size, ha="center", va="center", color=color,
+                    zorder=5, clip_on=True)
 
     # ---------------------------------------------------------- atlas front pages
 
