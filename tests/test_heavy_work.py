@@ -13,8 +13,8 @@ from geo_service.api.heavy import Busy, HeavyWork
 from geo_service.settings import Settings
 
 
-def test_slots_and_queue_bound_concurrent_work():
-    work = HeavyWork(concurrency=1, queue=1, per_minute=0, wait_s=5)
+def test_slots_and_queue_bound_concurrent_work(tmp_path):
+    work = HeavyWork(concurrency=1, queue=1, per_minute=0, slot_dir=tmp_path, wait_s=5)
     release, started, running, peak = threading.Event(), threading.Event(), [0], [0]
     lock = threading.Lock()
 
@@ -46,8 +46,8 @@ def test_slots_and_queue_bound_concurrent_work():
     assert results == ["done", "done"] and peak[0] == 1  # never two at once
 
 
-def test_rate_per_client():
-    work = HeavyWork(concurrency=2, queue=2, per_minute=3)
+def test_rate_per_client(tmp_path):
+    work = HeavyWork(concurrency=2, queue=2, per_minute=3, slot_dir=tmp_path)
     for _ in range(3):
         assert work.run("key ada", lambda: 1) == 1
     with pytest.raises(Busy) as refused:
@@ -59,7 +59,7 @@ def test_rate_per_client():
 def test_analysis_over_http_gets_429_with_retry_after(demo_gpkg, tmp_path):
     path = tmp_path / "demo.gpkg"
     path.write_bytes(demo_gpkg.read_bytes())
-    with TestClient(create_app(Settings(gpkg=path, heavy_per_minute=2))) as c:
+    with TestClient(create_app(Settings(gpkg=path, heavy_per_minute=2, static_maps_dir=tmp_path / "maps"))) as c:
         assert c.get("/analysis/parking-gaps").status_code == 200
         assert c.get("/analysis/parking-gaps").status_code == 200  # cached: costs no token
         assert c.get("/analysis/waterlogging").status_code == 200
@@ -67,3 +67,23 @@ def test_analysis_over_http_gets_429_with_retry_after(demo_gpkg, tmp_path):
         assert r.status_code == 429 and int(r.headers["retry-after"]) >= 1
         assert r.json()["code"] == "TooManyRequests"
         assert c.get("/collections/fire_hydrants/items?limit=1").status_code == 200  # reads are not limited
+
+
+def test_slots_hold_across_processes(tmp_path):
+    """Two workers of one host share the bound: a slot taken by another process is not free here."""
+    import subprocess
+    import sys
+
+    script = ("import fcntl, os, sys, time; fd = os.open(sys.argv[1], os.O_RDWR | os.O_CREAT); "
+              "fcntl.flock(fd, fcntl.LOCK_EX); print('held', flush=True); time.sleep(30)")
+    holder = subprocess.Popen([sys.executable, "-c", script, str(tmp_path / "slot-0.lock")], stdout=subprocess.PIPE,
+                              text=True)
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        work = HeavyWork(concurrency=1, queue=0, per_minute=0, slot_dir=tmp_path, wait_s=0.2)
+        with pytest.raises(Busy):
+            work.run("a", lambda: 1)
+    finally:
+        holder.kill()
+        holder.wait()
+    assert work.run("a", lambda: 1) == 1

@@ -36,7 +36,7 @@ from . import (
     webmap,
 )
 from .errors import install_error_handlers
-from .heavy import HeavyWork, default_concurrency
+from .heavy import HeavyWork, default_concurrency, heavy_slot_dir
 from .middleware import RequestId, SecurityHeaders
 
 ANALYSIS_CACHE_ENTRIES = 8  # whole-city results are a few MB each
@@ -118,7 +118,7 @@ def create_app(settings: Settings | None = None, store: FeatureStore | None = No
     app.state.report_jobs = ReportJobs(settings, services.store, reopenable=services.owns_store)
     services.closers += [lambda: app.state.map_data.close(), lambda: app.state.report_jobs.shutdown()]
     app.state.heavy = HeavyWork(settings.heavy_concurrency or default_concurrency(), settings.heavy_queue,
-                                settings.heavy_per_minute)
+                                settings.heavy_per_minute, heavy_slot_dir(settings))
 
     # Added first = innermost: the security headers see the uncompressed HTML they hash, gzip runs last.
     app.add_middleware(SecurityHeaders, img_origins=tile_origins(settings), hsts_seconds=settings.hsts_seconds)
