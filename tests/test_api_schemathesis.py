@@ -14,6 +14,8 @@ Cases come from each operation's hypothesis strategy rather than `schema.paramet
 
 from __future__ import annotations
 
+import hashlib
+import json
 import re
 
 import pytest
@@ -36,13 +38,18 @@ MAX_EXAMPLES = 12
 OGC_PATH = re.compile(r"^(/|/conformance|/api|/api\.html|/collections"
                       r"|/collections/[a-z][a-z0-9_]*(/schema|/queryables|/items|/items/\{featureId\})?)$")
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
+# Routes that draw PDFs (a second or more each, atlases in background processes): tested in test_reports.py.
+HEAVY_PATH = re.compile(r"^/reports/(compounds|streets|districts)/")
+ADMIN_KEY = "schemathesis-admin-key-0123456789"
 
 
 @pytest.fixture(scope="module")
 def base(shared_backend):
     """A server on a private copy of the demo data (each store kind), with small pages so paging links appear."""
+    admin = [{"name": "fuzz", "role": "admin", "sha256": hashlib.sha256(ADMIN_KEY.encode()).hexdigest()}]
     env = {**shared_backend.env, "GEO_SERVICE_MAX_LIMIT": "200", "GEO_SERVICE_DEFAULT_LIMIT": "20",
-           "GEO_SERVICE_READ_REQUIRES_KEY": "false"}
+           "GEO_SERVICE_READ_REQUIRES_KEY": "false", "GEO_SERVICE_API_KEYS": json.dumps(admin),
+           "GEO_SERVICE_HEAVY_PER_MINUTE": "0"}
     with pytest.MonkeyPatch.context() as mp:
         for var in ("http_proxy", "https_proxy", "HTTP_PROXY", "HTTPS_PROXY", "all_proxy", "ALL_PROXY"):
             mp.delenv(var, raising=False)
@@ -51,14 +58,14 @@ def base(shared_backend):
             yield url
 
 
-def _run(operation, mode, checks) -> str | None:
+def _run(operation, mode, checks, headers: dict | None = None) -> str | None:
     """Run one operation's generated cases; the failure message, or None."""
 
     @given(case=operation.as_strategy(generation_mode=mode))
     @settings(max_examples=MAX_EXAMPLES, derandomize=True, deadline=None, database=None,
               suppress_health_check=list(HealthCheck), phases=[Phase.explicit, Phase.generate])
     def run(case):
-        case.call_and_validate(checks=checks)
+        case.call_and_validate(checks=checks, headers=headers)
 
     try:
         run()
@@ -80,6 +87,24 @@ def test_api_conforms_to_its_definition(base, mode):
     operations = [op for r in schema.get_all_operations() if OGC_PATH.match((op := r.ok()).path)]
     assert len(operations) > 20  # the per-collection paths are there
     failures = [msg for op in operations if (msg := _run(op, generation, checks))]
+    assert not failures, "\n\n".join(failures)
+
+
+@pytest.mark.parametrize("mode", ["positive", "negative"])
+def test_the_whole_api_conforms_to_its_definition(base, mode):
+    """Every other route too (compounds, analyses, tiles, map, jobs, sign-in, and the edits with an admin
+    key): positive cases with all checks, negative cases no 5xx and a declared status (issue 13)."""
+    from schemathesis import GenerationMode
+
+    schema = schemathesis.openapi.from_url(base + "/api")
+    generation = GenerationMode.POSITIVE if mode == "positive" else GenerationMode.NEGATIVE
+    checks = CHECKS if mode == "positive" else [not_a_server_error, status_code_conformance]
+    operations = [op for r in schema.get_all_operations()
+                  if not (OGC_PATH.match((op := r.ok()).path) and op.method.upper() == "GET")
+                  and not HEAVY_PATH.match(op.path)]
+    methods = {op.method.upper() for op in operations}
+    assert {"GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"} <= methods and len(operations) > 25
+    failures = [msg for op in operations if (msg := _run(op, generation, checks, {"X-API-Key": ADMIN_KEY}))]
     assert not failures, "\n\n".join(failures)
 
 

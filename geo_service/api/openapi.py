@@ -78,6 +78,20 @@ SECURITY_SCHEMES = {"bearerAuth": {"type": "http", "scheme": "bearer"},
                     "apiKeyHeader": {"type": "apiKey", "in": "header", "name": "X-API-Key"}}
 
 
+# ------------------------------------------------------------------ error answers any router declares
+
+ERROR_WORDS = {304: "not modified: the ETag in If-None-Match is current",
+               400: "an unknown query parameter or an invalid value", 401: "no API key, or an unknown one",
+               404: "no such collection, feature, compound or tile", 429: "too many heavy computations; see "
+               "Retry-After", 503: "a service the answer needs is unavailable (the store, or assets not installed)"}
+
+
+def error_responses(*statuses: int) -> dict[int, dict[str, Any]]:
+    """`responses=` for FastAPI routes: each status with the JSON error body (304 without a body)."""
+    return {s: {"description": ERROR_WORDS[s], **({} if s == 304 else {"content": copy.deepcopy(_EXCEPTION)})}
+            for s in statuses}
+
+
 # ------------------------------------------------------------------ fragments the OGC routes carry
 
 def ok(description: str, media: str, schema: dict, headers: dict | None = None, html: bool = True) -> dict[str, Any]:

@@ -27,6 +27,7 @@ from ..reports.jobs import ReportJobs, job_body
 from ..reports.pdf import build_report, report_target
 from .errors import ApiError
 from .heavy import heavy
+from .openapi import error_responses
 from .responses import base_url, conditional, json_response, not_modified
 
 router = APIRouter(tags=["Reports"])
@@ -124,7 +125,7 @@ def district_report(request: Request, name: str = Path(..., description="distric
 @router.get("/reports/jobs/{job_id}", summary="A report job: status and progress, then a redirect to the file",
             response_class=Response,
             responses={200: {"description": "queued, running or failed (JSON)"},
-                       303: {"description": "done: Location is the file"}, 404: {"description": "no such job"}})
+                       303: {"description": "done: Location is the file"}, **error_responses(400, 404)})
 def report_job(request: Request, job_id: str = Path(..., pattern=r"^[0-9a-f]{8,64}$"),
                jobs: ReportJobs = Depends(report_jobs)) -> Response:
     state = jobs.read(job_id)
@@ -140,7 +141,7 @@ def report_job(request: Request, job_id: str = Path(..., pattern=r"^[0-9a-f]{8,6
 
 
 @router.get("/reports/jobs/{job_id}/file", summary="The file a finished report job made", response_class=Response,
-            responses={200: {"content": {PDF: {}}}, 404: {"description": "no such job, or not finished"}})
+            responses={200: {"content": {PDF: {}}}, **error_responses(304, 400, 404)})
 def report_job_file(request: Request, job_id: str = Path(..., pattern=r"^[0-9a-f]{8,64}$"),
                     jobs: ReportJobs = Depends(report_jobs)) -> Response:
     state = jobs.read(job_id)

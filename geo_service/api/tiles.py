@@ -14,6 +14,7 @@ from ..catalog import LayerSpec
 from ..store import mvt as tiles
 from .dependencies import check_params, layer_spec
 from .errors import ApiError
+from .openapi import error_responses
 from .responses import JSON, base_url, cached, json_response, key_etag
 
 router = APIRouter()
@@ -31,7 +32,8 @@ def _tms_links(base: str) -> list[dict]:
     return [{"rel": TILING_SCHEME, "type": JSON, "title": "WebMercatorQuad", "href": f"{base}/tileMatrixSets/{TMS}"}]
 
 
-@router.get("/tileMatrixSets", tags=["Tiles"], summary="The tile matrix sets tiles are served in")
+@router.get("/tileMatrixSets", tags=["Tiles"], summary="The tile matrix sets tiles are served in",
+            responses=error_responses(400))
 def tile_matrix_sets(request: Request):
     check_params(request, ["f"])
     base = base_url(request)
@@ -41,7 +43,8 @@ def tile_matrix_sets(request: Request):
                           "links": [{"rel": "self", "type": JSON, "href": f"{base}/tileMatrixSets"}]})
 
 
-@router.get(f"/tileMatrixSets/{TMS}", tags=["Tiles"], summary="The WebMercatorQuad tile matrix set (OGC TMS 2.0)")
+@router.get(f"/tileMatrixSets/{TMS}", tags=["Tiles"], summary="The WebMercatorQuad tile matrix set (OGC TMS 2.0)",
+            responses=error_responses(400))
 def web_mercator_quad(request: Request):
     check_params(request, ["f"])
     return json_response(tiles.web_mercator_quad())
@@ -74,7 +77,8 @@ def _tileset(request: Request, spec: LayerSpec) -> dict:
     return doc
 
 
-@router.get("/collections/{collection_id}/tiles", tags=["Tiles"], summary="The tilesets of a collection")
+@router.get("/collections/{collection_id}/tiles", tags=["Tiles"], summary="The tilesets of a collection",
+            responses=error_responses(400, 404))
 def collection_tilesets(request: Request, spec: LayerSpec = Depends(layer_spec)):
     check_params(request, ["f"])
     collection_id = spec.id
@@ -87,7 +91,8 @@ def collection_tilesets(request: Request, spec: LayerSpec = Depends(layer_spec))
 
 
 @router.get(f"/collections/{{collection_id}}/tiles/{TMS}", tags=["Tiles"],
-            summary="Tileset metadata: the tile URL template, the layer and its properties")
+            summary="Tileset metadata: the tile URL template, the layer and its properties",
+            responses=error_responses(400, 404))
 def collection_tileset(request: Request, spec: LayerSpec = Depends(layer_spec)):
     check_params(request, ["f"])
     return json_response(_tileset(request, spec))
@@ -95,7 +100,8 @@ def collection_tileset(request: Request, spec: LayerSpec = Depends(layer_spec)):
 
 @router.get(f"/collections/{{collection_id}}/tiles/{TMS}/{{z}}/{{x}}/{{y}}", tags=["Tiles"],
             summary="A Mapbox Vector Tile (z = tileMatrix, x = tileCol, y = tileRow)", response_class=Response,
-            responses={200: {"content": {tiles.MVT: {}}, "description": "the tile (empty when nothing is there)"}})
+            responses={200: {"content": {tiles.MVT: {}}, "description": "the tile (empty when nothing is there)"},
+                       **error_responses(304, 400, 404)})
 def collection_tile(request: Request, spec: LayerSpec = Depends(layer_spec),
                     z: int = Path(..., ge=0, le=tiles.MAX_ZOOM), x: int = Path(..., ge=0), y: int = Path(..., ge=0)):
     check_params(request, ["f"])

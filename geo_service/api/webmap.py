@@ -24,6 +24,7 @@ from ..web.data import OVERLAYS, MapData, MapDataError
 from ..web.page import TEXTS, MapPage, render
 from .dependencies import check_params, parse_bbox
 from .errors import ApiError
+from .openapi import error_responses
 from .responses import base_url, send
 
 router = APIRouter()
@@ -130,7 +131,8 @@ def _extent(request: Request) -> tuple[float, float, float, float] | None:
 
 
 @router.get("/map", tags=["Map"], summary="The interactive web map (HTML)", response_class=Response,
-            responses={200: {"content": {"text/html": {}}, "description": "the map page"}})
+            responses={200: {"content": {"text/html": {}}, "description": "the map page"},
+                       **error_responses(400, 503)})
 def map_page(request: Request, color_by: str | None = ColorBy, layers: str | None = Layers,
              md: MapData = Depends(map_data)):
     check_params(request, ["color_by", "layers"])
@@ -138,7 +140,8 @@ def map_page(request: Request, color_by: str | None = ColorBy, layers: str | Non
 
 
 @router.get("/map/compounds/{compound_id}", tags=["Map"], summary="The web map opened on one compound (HTML)",
-            response_class=Response, responses={200: {"content": {"text/html": {}}, "description": "the map page"}})
+            response_class=Response, responses={200: {"content": {"text/html": {}}, "description": "the map page"},
+                                                **error_responses(400, 404, 503)})
 def compound_map(request: Request, compound_id: int = Path(..., ge=1, le=2**53), color_by: str | None = ColorBy,
                  layers: str | None = Layers, md: MapData = Depends(map_data)):
     check_params(request, ["color_by", "layers"])
@@ -150,7 +153,8 @@ def compound_map(request: Request, compound_id: int = Path(..., ge=1, le=2**53),
                  {"id": compound_id}, str(name) if name else None)
 
 
-@router.get("/map/data/{layer}", tags=["Map"], summary="A layer in one map view: features, or clusters when dense")
+@router.get("/map/data/{layer}", tags=["Map"], summary="A layer in one map view: features, or clusters when dense",
+            responses=error_responses(304, 400, 404))
 def layer_view(request: Request, layer: str = Path(..., pattern=r"^[a-z][a-z0-9_]*$"), bbox: str = Bbox,
                zoom: int = Zoom, color_by: str | None = ColorBy, md: MapData = Depends(map_data)):
     check_params(request, ["bbox", "zoom", "color_by"])
@@ -161,7 +165,8 @@ def layer_view(request: Request, layer: str = Path(..., pattern=r"^[a-z][a-z0-9_
     return _json(request, body)
 
 
-@router.get("/map/overlays/{name}", tags=["Map"], summary="An analysis overlay in one map view")
+@router.get("/map/overlays/{name}", tags=["Map"], summary="An analysis overlay in one map view",
+            responses=error_responses(304, 400, 404, 429))
 def overlay_view(request: Request, name: str = Path(..., pattern=r"^[a-z][a-z0-9-]*$",
                                                      description=", ".join(OVERLAYS)),
                  bbox: str = Bbox, zoom: int = Zoom, md: MapData = Depends(map_data)):
@@ -173,7 +178,9 @@ def overlay_view(request: Request, name: str = Path(..., pattern=r"^[a-z][a-z0-9
     return _json(request, body)
 
 
-@router.get("/map/basemap/{z}/{x}/{y}", tags=["Map"], summary="A tile of the local basemap folder (map_tiles_dir)")
+@router.get("/map/basemap/{z}/{x}/{y}", tags=["Map"], summary="A tile of the local basemap folder (map_tiles_dir)",
+            responses={204: {"description": "no tile here (or no local basemap configured)"},
+                       **error_responses(400, 404)})
 def local_tile(request: Request, z: int = Path(..., ge=0, le=24), x: int = Path(..., ge=0), y: int = Path(..., ge=0)):
     path = basemaps.local_tile(request.app.state.settings, z, x, y)
     if path is None:
