@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import orjson
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 
+from ..store.base import StoreError
 from . import html, openapi
 from .dependencies import lang, only_f
 from .openapi import ok, operation
@@ -72,7 +74,16 @@ def health(request: Request) -> JSONResponse:
 
 
 def ready(request: Request) -> JSONResponse:
-    info = request.app.state.store.health()
+    """The store's kind, where it is, whether it takes writes, the layer versions; where report jobs live."""
+    store, settings = request.app.state.store, request.app.state.settings
+    info = store.health()
+    if info.get("ok") and "versions" not in info:
+        try:
+            info["versions"] = {spec.id: store.version(spec.id) for spec in store.catalog}
+        except StoreError as e:
+            info.update(ok=False, status=f"unavailable: {e}")
+    info["report_jobs"] = {"backend": "files", "folder": str(Path(settings.static_maps_dir).resolve()),
+                           "shared_between": "the workers of this host"}
     return JSONResponse(info, status_code=200 if info.get("ok") else 503,
                         headers=None if info.get("ok") else {"Retry-After": "2"})
 

@@ -95,9 +95,8 @@ class FeatureStore(abc.ABC):
     def health(self) -> dict[str, Any]:
         """For /health and /ready; never raises. ``ok`` says whether the store answers now."""
         try:
-            for spec in self.catalog:
-                self.version(spec.id)
-            return {"ok": True, "status": "ok", "backend": type(self).__name__}
+            versions = {spec.id: self.version(spec.id) for spec in self.catalog}
+            return {"ok": True, "status": "ok", "backend": type(self).__name__, "versions": versions}
         except StoreError as e:
             return {"ok": False, "status": f"unavailable: {e}", "backend": type(self).__name__}
 

@@ -11,10 +11,12 @@ row, bumped by triggers on every row change, lets any process see another's comm
 from __future__ import annotations
 
 import datetime as dt
+import os
 import sqlite3
 import threading
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import geopandas as gpd
 import numpy as np
@@ -31,7 +33,7 @@ from ..crs import CRS84, from_crs84, metric_transformer
 from . import gpkg_format as fmt
 from . import mvt
 from .base import AUDIT_KEYS, Bounds, FeatureStore, check_write
-from .errors import Conflict, InvalidQuery, NotFound
+from .errors import Conflict, InvalidQuery, NotFound, Unavailable
 from .filtering import coerce_value
 from .geojson import FeatureCache, GeoJSONPage
 from .query import FILTER_OPS, PREDICATES, Filter, ImportSummary, Query, QueryResult, check_bbox, check_properties
@@ -154,12 +156,16 @@ class GeoPackageStore(FeatureStore):
         self._features = FeatureCache()  # GeoJSON bytes per feature (all properties), per CRS and version
         self._tile_sources = SingleFlightCache(16)  # a layer ready for tiling, per version stamp
         self._tiles = SingleFlightCache(512)  # encoded tiles: map clients ask the same tiles again and again
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        if not self.path.parent.is_dir():
+            self.path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.RLock()
-        self._conn = sqlite3.connect(str(self.path), isolation_level=None, check_same_thread=False,
-                                     timeout=60)
+        # A file (or folder) we may not write: open it read-only, serve reads, refuse writes with 503.
+        self.read_only = self.path.exists() and not (os.access(self.path, os.W_OK)
+                                                     and os.access(self.path.parent, os.W_OK))
+        self._conn = self._connect()
         fmt.register_functions(self._conn)
-        self._conn.execute("PRAGMA journal_mode = WAL")
+        if not self.read_only:
+            self._conn.execute("PRAGMA journal_mode = WAL")
         self._conn.execute("PRAGMA synchronous = FULL")
         self._conn.execute("PRAGMA busy_timeout = 60000")
         self._conn.execute("PRAGMA cache_size = -262144")  # 256 MB page cache: big imports stay in memory
@@ -167,6 +173,13 @@ class GeoPackageStore(FeatureStore):
         self._layers: dict[str, _Layer] = {}
         self._data_version = self._pragma_data_version()
         self._load_all()
+
+    def health(self) -> dict[str, Any]:
+        info = super().health()
+        info.update(kind="geopackage", path=str(self.path.resolve()), writable=not self.read_only)
+        if self.read_only:
+            info["status"] += " (read-only: writes answer 503)"
+        return info
 
     # ---------------------------------------------------------------- schema & loading
     def _ensure_schema(self) -> None:
@@ -186,12 +199,21 @@ class GeoPackageStore(FeatureStore):
                 else:
                     fmt.create_layer(self._conn, spec)
 
+    def _connect(self) -> sqlite3.Connection:
+        if not self.read_only:
+            return sqlite3.connect(str(self.path), isolation_level=None, check_same_thread=False, timeout=60)
+        # Read-only: mode=ro writes nothing; in a folder we cannot write, a WAL file's -shm cannot be made,
+        # so the file is opened as immutable (another process cannot change it there either).
+        immutable = "&immutable=1" if not os.access(self.path.parent, os.W_OK) else ""
+        uri = f"file:{quote(str(self.path.resolve()))}?mode=ro{immutable}"
+        return sqlite3.connect(uri, uri=True, isolation_level=None, check_same_thread=False, timeout=60)
+
     def _write_txn(self):
         store = self
 
         class _Txn:
             def __enter__(self_):
-                store._conn.execute("BEGIN IMMEDIATE")
+                store._begin_immediate()
                 return store._conn
 
             def __exit__(self_, exc_type, exc, tb):
@@ -199,6 +221,13 @@ class GeoPackageStore(FeatureStore):
                 return False
 
         return _Txn()
+
+    def _begin_immediate(self) -> None:
+        """Every write transaction starts here: a read-only store refuses it with 503, naming the file."""
+        if self.read_only:
+            raise Unavailable(f"the store is read-only: {self.path.resolve()} (this process may not write the "
+                              "file or its folder); reads still work")
+        self._conn.execute("BEGIN IMMEDIATE")
 
     def _pragma_data_version(self) -> int:
         return self._conn.execute("PRAGMA data_version").fetchone()[0]
@@ -433,7 +462,7 @@ class GeoPackageStore(FeatureStore):
         """Start a write transaction; returns the layer and its version before this write."""
         self._sync()
         lay = self._layer(layer)
-        self._conn.execute("BEGIN IMMEDIATE")
+        self._begin_immediate()
         v = self._conn.execute("SELECT version FROM gcs_layer_state WHERE layer = ?", (layer,)).fetchone()[0]
         return lay, v
 
@@ -580,7 +609,7 @@ class GeoPackageStore(FeatureStore):
         sql = f"INSERT INTO {fmt.q(layer)} ({cols}) VALUES ({', '.join('?' * (len(names) + 2))})"
         with self._lock:
             self._sync()
-            self._conn.execute("BEGIN IMMEDIATE")
+            self._begin_immediate()
             try:
                 deleted = 0
                 if mode == "replace":

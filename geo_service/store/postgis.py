@@ -284,7 +284,8 @@ class PostGISStore(FeatureStore):
         try:
             with self._pool.connection(timeout=self.pool_timeout) as conn:
                 info["schema_version"] = _recorded_version(conn)
-            info.update(ok=info["schema_version"] >= SCHEMA_VERSION, status="ok")
+                info["writable"] = conn.execute("SHOW transaction_read_only").fetchone()[0] == "off"
+            info.update(ok=info["schema_version"] >= SCHEMA_VERSION, status="ok", kind="postgis")
             if not info["ok"]:
                 info["status"] = "schema missing or old: run `geo-service db init`"
         except (PoolTimeout, psycopg.Error) as e:
