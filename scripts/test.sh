@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 SYSTEM_PACKAGES=(postgresql postgresql-15-postgis-3 chromium chromium-driver fonts-noto-cjk poppler-utils
-                 osmium-tool)
+                 osmium-tool haproxy)
 command -v npm >/dev/null 2>&1 || SYSTEM_PACKAGES+=(npm)  # fetches the web map's Leaflet assets
 missing=()
 for pkg in "${SYSTEM_PACKAGES[@]}"; do

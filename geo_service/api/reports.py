@@ -132,7 +132,7 @@ def report_job(request: Request, job_id: str = Path(..., pattern=r"^[0-9a-f]{8,6
     if state is None:
         raise ApiError(404, "NotFound", f"no report job {job_id}")
     base = base_url(request)
-    if state.status == "done" and (FsPath(request.app.state.settings.static_maps_dir) / state.file).is_file():
+    if jobs.local_file(state) is not None:  # done here, or drawn by another host and fetched from the database
         return RedirectResponse(f"{base}/reports/jobs/{job_id}/file", status_code=303)
     if state.stale():
         state.status, state.error = "failed", "the job stopped without finishing (server restarted?); ask again"
@@ -145,10 +145,7 @@ def report_job(request: Request, job_id: str = Path(..., pattern=r"^[0-9a-f]{8,6
 def report_job_file(request: Request, job_id: str = Path(..., pattern=r"^[0-9a-f]{8,64}$"),
                     jobs: ReportJobs = Depends(report_jobs)) -> Response:
     state = jobs.read(job_id)
-    folder = FsPath(request.app.state.settings.static_maps_dir)
-    if state is None or state.status != "done" or not (folder / state.file).is_file():
-        raise ApiError(404, "NotFound", f"report job {job_id} has no finished file")
-    path = files.report_path(folder, Scope(*state.scope), state.title, state.format, state.lang)
-    if path.name != state.file:  # the job file names its report; never serve anything else
+    path = jobs.local_file(state) if state is not None else None  # only the file the job names
+    if path is None:
         raise ApiError(404, "NotFound", f"report job {job_id} has no finished file")
     return _file_response(request, path, state.id)

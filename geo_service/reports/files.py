@@ -86,16 +86,21 @@ def meta_path(path: Path) -> Path:
     return path.parent / META_DIR / f"{path.name}.json"
 
 
-def cached(path: Path, key: str) -> dict[str, Any] | None:
-    """The metadata of a finished report at ``path`` made under ``key``, or None."""
+def cached_meta(path: Path) -> dict[str, Any] | None:
+    """The metadata written beside a finished report at ``path``, or None."""
     meta = meta_path(path)
     if not path.exists() or not meta.is_file():
         return None
     try:
-        info = orjson.loads(meta.read_bytes())
+        return orjson.loads(meta.read_bytes())
     except (OSError, orjson.JSONDecodeError):
         return None
-    return info if info.get("key") == key else None
+
+
+def cached(path: Path, key: str) -> dict[str, Any] | None:
+    """The metadata of a finished report at ``path`` made under ``key``, or None."""
+    info = cached_meta(path)
+    return info if info is not None and info.get("key") == key else None
 
 
 def write_meta(path: Path, info: dict[str, Any]) -> None:

@@ -60,6 +60,17 @@ Bounds = tuple[float, float, float, float]
 AUDIT_KEYS = ("layer", "feature_id", "action", "actor", "at", "before", "after")
 
 
+class Documents(abc.ABC):
+    """Keyed JSON documents with an optional binary payload, shared through the store's database."""
+
+    @abc.abstractmethod
+    def put(self, namespace: str, key: str, data: dict[str, Any], blob: bytes | None = None) -> None: ...
+
+    @abc.abstractmethod
+    def get(self, namespace: str, key: str, with_blob: bool = False) -> tuple[dict[str, Any], bytes | None] | None:
+        ...
+
+
 class FeatureStore(abc.ABC):
     """One interface, two implementations (store.geopackage, store.postgis)."""
 
@@ -99,6 +110,11 @@ class FeatureStore(abc.ABC):
             return {"ok": True, "status": "ok", "backend": type(self).__name__, "versions": versions}
         except StoreError as e:
             return {"ok": False, "status": f"unavailable: {e}", "backend": type(self).__name__}
+
+    def documents(self) -> Documents | None:
+        """Small documents every host of a deployment shares (report jobs and their files), or None when
+        the store has no shared place for them (the GeoPackage store: its host's folder serves)."""
+        return None
 
     @abc.abstractmethod
     def extent(self, layer: str) -> tuple[float, float, float, float] | None: ...

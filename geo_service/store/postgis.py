@@ -41,7 +41,7 @@ from shapely.geometry.base import BaseGeometry
 from ..catalog import Catalog, LayerSpec
 from ..crs import CRS84
 from . import mvt
-from .base import AUDIT_KEYS, Bounds, FeatureStore, check_write
+from .base import AUDIT_KEYS, Bounds, Documents, FeatureStore, check_write
 from .errors import Conflict, InvalidFeature, InvalidQuery, NotFound, Unavailable
 from .geojson import GeoJSONPage
 from .postgis_schema import SCHEMA_VERSION, SchemaError, ensure_schema
@@ -276,6 +276,9 @@ class PostGISStore(FeatureStore):
             "SELECT action, actor, to_char(at AT TIME ZONE 'UTC', %s), before, after FROM gcs_audit "
             "WHERE layer = %s AND feature_id = %s ORDER BY id", (AT_FORMAT, layer, int(feature_id))).fetchall())
         return [{"action": a, "actor": who, "at": at, "before": b, "after": af} for a, who, at, b, af in rows]
+
+    def documents(self) -> Documents:
+        return _PgDocuments(self)
 
     def health(self) -> dict[str, Any]:
         """For /health and /ready: never raises. ``ok`` is whether a query round-trip worked just now."""
@@ -572,3 +575,27 @@ def _column_values(series: pd.Series) -> list[Any]:
     """A frame column as values COPY can write: missing -> None, numpy scalars -> Python."""
     values = series.astype(object).where(series.notna(), None).tolist()
     return [v.item() if isinstance(v, np.generic) else v for v in values]
+
+
+class _PgDocuments(Documents):
+    """gcs_documents: what every host behind a load balancer must see alike (report jobs, their files)."""
+
+    def __init__(self, store: PostGISStore):
+        self.store = store
+
+    def put(self, namespace: str, key: str, data: dict[str, Any], blob: bytes | None = None) -> None:
+        def write(conn: psycopg.Connection, attempt: _Attempt) -> None:
+            attempt.committing = True
+            conn.execute("INSERT INTO gcs_documents (namespace, key, data, blob) VALUES (%s, %s, %s, %s) "
+                         "ON CONFLICT (namespace, key) DO UPDATE SET data = EXCLUDED.data, "
+                         "blob = COALESCE(EXCLUDED.blob, gcs_documents.blob), updated = clock_timestamp()",
+                         (namespace, key, Jsonb(data), blob))
+
+        self.store._run(write)
+
+    def get(self, namespace: str, key: str, with_blob: bool = False) -> tuple[dict[str, Any], bytes | None] | None:
+        column = "blob" if with_blob else "NULL::bytea"
+        row = self.store._run(lambda conn, _: conn.execute(
+            f"SELECT data, {column} FROM gcs_documents WHERE namespace = %s AND key = %s",  # column: one of two
+            (namespace, key)).fetchone())
+        return None if row is None else (row[0], bytes(row[1]) if row[1] is not None else None)

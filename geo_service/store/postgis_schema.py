@@ -51,6 +51,15 @@ BEGIN
   RETURN NULL;
 END $$;
 """),
+    (2, "documents shared by every host: report jobs and finished reports", """
+CREATE TABLE IF NOT EXISTS gcs_documents (
+  namespace text NOT NULL,
+  key text NOT NULL,
+  data jsonb NOT NULL,
+  blob bytea,
+  updated timestamptz NOT NULL DEFAULT clock_timestamp(),
+  PRIMARY KEY (namespace, key));
+"""),
 ]
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 
