@@ -314,3 +314,25 @@ def test_injection_corpus_through_writes_is_stored_verbatim_or_refused(store):
     assert {t: v for t, v in after.items() if t not in ("compounds", "gcs_audit", "gcs_layer_state")} == {
         t: v for t, v in before.items() if t not in ("gcs_audit", "gcs_layer_state")}
     assert after["compounds"][0] == 60 + len(created)
+
+
+def test_documents_are_shared_through_the_database(cluster, catalog):
+    """Report jobs and their files live here so every host sees them (a second store = another host)."""
+    from geo_service.store.postgis import PostGISStore
+
+    url = cluster.create_database()
+    store = PostGISStore(url, catalog, min_size=0)
+    docs = store.documents()
+    assert docs.get("report_job", "abc123") is None
+    docs.put("report_job", "abc123", {"status": "queued", "名称": "梅陇"})
+    docs.put("report_file", "abc123", {"name": "x.pdf"}, blob=b"%PDF-1.7 \x00\xff")
+    with PostGISStore(url, catalog, min_size=0) as other:
+        assert other.documents().get("report_job", "abc123") == ({"status": "queued", "名称": "梅陇"}, None)
+        other.documents().put("report_job", "abc123", {"status": "done"})
+        assert other.documents().get("report_file", "abc123", with_blob=True) == ({"name": "x.pdf"},
+                                                                                   b"%PDF-1.7 \x00\xff")
+    assert docs.get("report_job", "abc123")[0] == {"status": "done"}
+    docs.put("report_file", "abc123", {"name": "x.pdf", "meta": {}})  # no blob given: the stored one stays
+    assert docs.get("report_file", "abc123", with_blob=True)[1] == b"%PDF-1.7 \x00\xff"
+    store.close()
+    cluster.drop_database(url.rsplit("/", 1)[1])

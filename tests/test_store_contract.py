@@ -489,3 +489,13 @@ def test_single_feature_writes_respect_the_service_area(make_store, catalog):
     with pytest.raises(InvalidFeature, match="outside the service area"):
         store.update("fire_hydrants", fid, geometry=Point(116.4, 39.9))
     assert store.metric_crs is None  # declared by the contract; None: the UTM zone of the data
+
+
+def test_documents_are_declared_by_every_store(make_store):
+    """The contract names the shared documents: PostGIS has them; the GeoPackage store says None (one host)."""
+    from geo_service.store.base import Documents
+    from geo_service.store.postgis import PostGISStore
+
+    store = make_store()
+    docs = store.documents()
+    assert isinstance(docs, Documents) if isinstance(store, PostGISStore) else docs is None
