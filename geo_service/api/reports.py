@@ -24,7 +24,7 @@ from fastapi.responses import FileResponse, RedirectResponse, Response
 from ..reports import files
 from ..reports.data import Scope
 from ..reports.jobs import ReportJobs, job_body
-from ..reports.pdf import build_report, report_target
+from ..reports.pdf import report_target
 from .errors import ApiError
 from .heavy import heavy
 from .openapi import error_responses
@@ -72,14 +72,14 @@ def _check_name(name: str) -> str:
                        404: {"description": "no compound with that id"}})
 def compound_report(request: Request,
                     compound_id: int = Path(..., ge=1, le=2**53, description="compound id"),
-                    lang: Lang | None = _LANG) -> Response:
+                    lang: Lang | None = _LANG, jobs: ReportJobs = Depends(report_jobs)) -> Response:
     settings, store = request.app.state.settings, request.app.state.store
     scope = Scope("compound", str(compound_id))
     path, key, _ = report_target(store, settings, scope, "pdf", lang or settings.lang)
     if files.cached(path, key) is not None:
         return _file_response(request, path, key)
     # Drawing the page costs a second of CPU: only in one of the app's heavy-work slots.
-    out = heavy(request, lambda: build_report(store, settings, scope, "pdf", lang, workers=1))
+    out = heavy(request, lambda: jobs.draw(scope, "pdf", lang))
     return _file_response(request, out.path, _meta_key(out.path))
 
 

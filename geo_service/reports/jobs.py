@@ -34,7 +34,7 @@ from ..store import open_store
 from ..store.base import Documents
 from . import files
 from .data import Scope
-from .pdf import build_report, default_workers
+from .pdf import ReportOutput, build_report, default_workers
 
 JOBS_DIR = ".jobs"
 JOB_NAMESPACE, FILE_NAMESPACE = "report_job", "report_file"
@@ -202,6 +202,12 @@ def run_job(store, settings, state: JobState, workers: int) -> JobState:
     return state
 
 
+def _draw_in_process(settings, scope: list[str], fmt: str, lang: str | None) -> ReportOutput:
+    """Pool entry point for one page drawn while its request waits (a compound's page)."""
+    with open_store(settings) as store:
+        return build_report(store, settings, Scope(*scope), fmt, lang, workers=1)
+
+
 def _run_in_process(settings, state: JobState, workers: int) -> JobState:
     """Pool entry point: a worker process opens its own store from the settings."""
     with open_store(settings) as store:
@@ -220,6 +226,7 @@ class ReportJobs:
         mode = os.environ.get("GEO_SERVICE_REPORT_EXECUTOR") or ("process" if reopenable else "thread")
         self.mode = mode if mode in ("process", "thread") else "thread"
         self._executor: Executor | None = None
+        self._page_executor: Executor | None = None
         self._lock = threading.Lock()
 
     def _pool(self) -> Executor:
@@ -229,6 +236,17 @@ class ReportJobs:
             else:
                 self._executor = ThreadPoolExecutor(1, thread_name_prefix="report-job")
         return self._executor
+
+    def draw(self, scope: Scope, fmt: str, lang: str | None) -> ReportOutput:
+        """A report drawn now, for a request that waits (a compound's page): in a process of its own when the
+        store can be reopened there, so matplotlib does not hold this worker's GIL while reads wait."""
+        if self.mode != "process":
+            return build_report(self.store, self.settings, scope, fmt, lang, workers=1)
+        with self._lock:
+            if self._page_executor is None:  # apart from atlas jobs: a page never waits behind an atlas
+                self._page_executor = ProcessPoolExecutor(1, mp_context=mp.get_context("spawn"))
+            pool = self._page_executor
+        return pool.submit(_draw_in_process, self.settings, [scope.kind, scope.key], fmt, lang).result()
 
     def read(self, job_id: str) -> JobState | None:
         return self.records.read(job_id)
@@ -259,9 +277,10 @@ class ReportJobs:
 
     def shutdown(self) -> None:
         with self._lock:
-            if self._executor is not None:
-                self._executor.shutdown(wait=False, cancel_futures=True)
-                self._executor = None
+            for pool in (self._executor, self._page_executor):
+                if pool is not None:
+                    pool.shutdown(wait=False, cancel_futures=True)
+            self._executor = self._page_executor = None
 
 
 def job_body(state: JobState, base: str) -> dict[str, Any]:
