@@ -192,7 +192,8 @@ class _Checker:
         if op == "in" and not (isinstance(others, Lit) and others.kind == "list"):
             raise CqlError("filter: IN takes a list of values")
         if op == "like" and left.kind != "string":
-            raise CqlError(f"filter: LIKE compares text; {left.name if isinstance(left, Prop) else left.value!r} is not text")
+            what = left.name if isinstance(left, Prop) else repr(left.value)
+            raise CqlError(f"filter: LIKE compares text; {what} is not text")
         for v in values:
             _same_kind(left, v, op)
         if op == "in":
