@@ -21,6 +21,7 @@ from shapely.geometry.base import BaseGeometry
 from ..catalog import FieldSpec, LayerSpec
 from ..crs import CRS84, InvalidBbox, bbox_to_crs84, parse_crs_uri, supported_crs
 from ..settings import Settings
+from ..store import cql
 from ..store.base import Filter
 from ..store.base import Query as StoreQuery
 from ..store.filtering import coerce_value
@@ -217,9 +218,29 @@ def attribute_filters(request: Request, spec: LayerSpec, fields: Iterable[FieldS
     return out
 
 
+# ------------------------------------------------------------------ CQL2 filters (OGC API - Features Part 3)
+
+FILTER_LANGS = ("cql2-text", "cql2-json", "cql-text")  # cql-text: the draft name GDAL sends, read as cql2-text
+
+
+def cql_filter(request: Request, spec: LayerSpec):
+    """The checked CQL2 filter of `filter` (with `filter-lang`, `filter-crs`), or None."""
+    params = request.query_params
+    text, lang_, crs = params.get("filter"), params.get("filter-lang"), params.get("filter-crs")
+    if text is None:
+        if lang_ is not None or crs is not None:
+            raise bad("filter-lang and filter-crs go with filter")
+        return None
+    if lang_ is not None and lang_ not in FILTER_LANGS:
+        raise bad(f"filter-lang={lang_!r}: use {' or '.join(FILTER_LANGS)}")
+    filter_crs = parse_crs_uri(crs, supported_crs(request.app.state.settings.metric_crs)) if crs else CRS84
+    return cql.parse(text, spec, lang_ or "cql2-text", filter_crs)  # CqlError is a 400 naming what and where
+
+
 # ------------------------------------------------------------------ the items request
 
-ITEMS_PARAMS = ("f", "bbox", "bbox-crs", "crs", "limit", "offset", "sortby", "properties", "datetime")
+ITEMS_PARAMS = ("f", "bbox", "bbox-crs", "crs", "limit", "offset", "sortby", "properties", "datetime", "filter",
+                "filter-lang", "filter-crs")
 
 
 @dataclass
@@ -270,6 +291,7 @@ def items_request(request: Request, spec: LayerSpec) -> ItemsRequest:
         raise bad("bbox-crs is given without bbox")
     if params.get("datetime") is not None:
         check_datetime(params["datetime"])
+    q.cql = cql_filter(request, spec)
     return ItemsRequest(spec, q, output_crs(params.get("crs"), settings), wants_html(request, f))
 
 

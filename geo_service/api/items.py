@@ -175,7 +175,8 @@ class ItemEndpoints:
         props = {"name": "properties", "in": "query", "required": False, "style": "form", "explode": False,
                  "description": "the properties to return, comma-separated",
                  "schema": {"type": "string", "pattern": _names_pattern(spec.field_names, signed=False)}}
-        shared = [ref(n) for n in ("f-features", "bbox", "bbox-crs", "crs", "limit", "offset", "datetime")]
+        shared = [ref(n) for n in ("f-features", "bbox", "bbox-crs", "crs", "limit", "offset", "datetime", "filter",
+                                   "filter-lang", "filter-crs")]
         return shared + [sortby, props] + filters
 
     def register(self, router: APIRouter) -> None:

@@ -152,6 +152,16 @@ def shared_parameters(settings: Settings) -> dict[str, Any]:
         "datetime": {"name": "datetime", "in": "query", "required": False, "description": "RFC 3339 instant or "
                      "interval; the layers have no temporal geometry, so it filters nothing",
                      "schema": {"type": "string"}},
+        "filter": {"name": "filter", "in": "query", "required": False, "description": "a CQL2 filter "
+                   "(OGC API - Features Part 3), e.g. status IN ('faulty','unknown') AND flow_lps < 10",
+                   "schema": {"type": "string"}},
+        "filter-lang": {"name": "filter-lang", "in": "query", "required": False,
+                        "description": "the language of filter (default cql2-text; cql-text, the draft's name that "
+                                       "GDAL's OAPIF driver looks for and sends, is read as cql2-text)",
+                        "schema": {"type": "string", "enum": ["cql2-text", "cql2-json", "cql-text"],
+                                   "default": "cql2-text"}},
+        "filter-crs": {"name": "filter-crs", "in": "query", "required": False, "description": "CRS of the "
+                       "geometries in filter, in its axis order (default CRS84)", "schema": crs_schema},
         "featureId": {"name": "featureId", "in": "path", "required": True, "description": "the feature's id",
                       "schema": {"type": "integer", "minimum": 1, "format": "int64"}},
     }

@@ -71,7 +71,7 @@ def parse(text: str | dict, spec: LayerSpec, lang: str = "cql2-text", crs: str =
     try:
         if lang == "cql2-json":
             expr = cql2.parse_json(text if isinstance(text, str) else json.dumps(text))
-        elif lang == "cql2-text":
+        elif lang in ("cql2-text", "cql-text"):  # cql-text: the draft's name, which GDAL's OAPIF driver sends
             expr = cql2.parse_text(text)
         else:
             raise CqlError(f"filter-lang={lang!r}: use cql2-text or cql2-json")
@@ -191,14 +191,13 @@ class _Checker:
         values = others.value if op == "in" and isinstance(others, Lit) and others.kind == "list" else others
         if op == "in" and not (isinstance(others, Lit) and others.kind == "list"):
             raise CqlError("filter: IN takes a list of values")
+        values = tuple(_as_date_literal(left, v) for v in values)
         if op == "like" and left.kind != "string":
             what = left.name if isinstance(left, Prop) else repr(left.value)
             raise CqlError(f"filter: LIKE compares text; {what} is not text")
         for v in values:
             _same_kind(left, v, op)
-        if op == "in":
-            return Op(op, (left, *values))
-        return Op(op, nodes)
+        return Op(op, (left, *values))
 
     def _spatial(self, op: str, nodes: tuple) -> Op:
         if len(nodes) != 2 or any(n.kind != "geometry" for n in nodes):
@@ -214,6 +213,19 @@ class _Checker:
         return _temporal_as_comparison(op, nodes)
 
 
+def _as_date_literal(left: Node, right: Node) -> Node:
+    """'2023-01-01' compared with a date property means DATE('2023-01-01'): clients such as GDAL write
+    dates as text, and the text is unambiguous."""
+    if left.kind in ("date", "timestamp") and isinstance(right, Lit) and right.kind == "string":
+        try:
+            value = right.value
+            return Lit(dt.date.fromisoformat(value), "date") if len(value) == 10 else Lit(
+                dt.datetime.fromisoformat(value.replace("Z", "+00:00")), "timestamp")
+        except ValueError:
+            return right  # not a date: the type check below says so
+    return right
+
+
 def _same_kind(left: Node, right: Node, op: str) -> None:
     kinds = {left.kind, right.kind} - {"null"}
     if "id" in kinds:
@@ -226,6 +238,25 @@ def _same_kind(left: Node, right: Node, op: str) -> None:
 
 
 # ------------------------------------------------------------------ numpy evaluation (the GeoPackage store)
+
+_NARROWING = SPATIAL - {"s_disjoint"}  # every relation but disjointness implies the envelopes meet
+
+
+def envelope_hint(node: Node) -> tuple[float, float, float, float] | None:
+    """Bounds every matching feature's envelope must meet, when the filter says so at its top level (a
+    spatial condition with a literal, alone or ANDed): the embedded store's R-tree narrows with them."""
+    if isinstance(node, Op) and node.op == "and":
+        boxes = [b for a in node.args if (b := envelope_hint(a)) is not None]
+        if not boxes:
+            return None
+        return (max(b[0] for b in boxes), max(b[1] for b in boxes), min(b[2] for b in boxes),
+                min(b[3] for b in boxes))
+    if isinstance(node, Op) and node.op in _NARROWING:
+        lits = [a for a in node.args if isinstance(a, Lit)]
+        if len(lits) == 1 and any(isinstance(a, Prop) for a in node.args):
+            return tuple(lits[0].value.bounds)
+    return None
+
 
 @dataclass
 class Columns:

@@ -18,7 +18,7 @@ from psycopg import sql
 
 from ..catalog import FieldSpec, LayerSpec
 from ..crs import metric_crs
-from . import mvt
+from . import cql, mvt
 from .errors import InvalidQuery
 from .filtering import coerce_value
 from .postgis_schema import CAST_TYPES
@@ -89,6 +89,9 @@ def build_where(spec: LayerSpec, q: Query, configured_metric_crs: str | None) ->
         w.add(sql.SQL("id = ANY(%s::bigint[])"), ids)
     for flt in q.filters:
         _filter(w, spec, flt)
+    if q.cql is not None:
+        condition, params = cql.to_sql(q.cql, spec)
+        w.add(condition, *params)
     return w
 
 

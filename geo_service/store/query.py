@@ -40,6 +40,7 @@ class Query:
     limit: int | None = None
     offset: int = 0
     properties: list[str] | None = None  # None: all fields
+    cql: Any = None  # a checked CQL2 filter (store.cql.parse), ANDed with the rest
 
     @staticmethod
     def equals(**values: Any) -> list[Filter]:
