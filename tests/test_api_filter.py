@@ -168,3 +168,66 @@ def test_owslib_passes_a_filter(shared_backend):
         api = Features(base)
         doc = api.collection_items("fire_hydrants", filter="status = 'unknown'", limit=10000)
     assert doc["features"] and {f["properties"]["status"] for f in doc["features"]} == {"unknown"}
+
+
+def test_sortables_properties_and_skip_geometry(client):
+    sortables = client.get("/collections/fire_hydrants/sortables").json()
+    assert {"id", "status", "flow_lps", "last_inspected"} <= set(sortables["properties"])
+    assert sortables["$id"].endswith("/collections/fire_hydrants/sortables")
+    page = client.get("/collections/fire_hydrants/items", params={"limit": 3, "properties": "status",
+                                                                  "skipGeometry": "true"}).json()
+    assert all(f["geometry"] is None and set(f["properties"]) == {"status"} for f in page["features"])
+    fid = page["features"][0]["id"]
+    one = client.get(f"/collections/fire_hydrants/items/{fid}", params={"properties": "kind,status",
+                                                                         "skipGeometry": "true"})
+    assert one.status_code == 200 and one.json()["geometry"] is None
+    assert set(one.json()["properties"]) == {"kind", "status"}
+    full = client.get(f"/collections/fire_hydrants/items/{fid}")
+    assert full.json()["geometry"] and one.headers["etag"] != full.headers["etag"]
+    assert client.get("/collections/fire_hydrants/items", params={"skipGeometry": "maybe"}).status_code == 400
+
+
+def test_assets_and_nearest_take_the_same_filter(client, frames):
+    compound = int(frames["compounds"].index[0])
+    everything = client.get(f"/compounds/{compound}/assets", params={"layers": "fire_hydrants", "buffer_m": 500})
+    broken = client.get(f"/compounds/{compound}/assets", params={"layers": "fire_hydrants", "buffer_m": 500,
+                                                                 "filter": "status <> 'working'"})
+    assert broken.status_code == 200
+    kept = broken.json()["layers"]["fire_hydrants"]["features"]
+    assert {f["properties"]["status"] for f in kept} <= {"faulty", "under_repair", "out_of_service", "unknown"}
+    assert len(kept) < everything.json()["counts"]["fire_hydrants"]
+    pt = shapely.point_on_surface(frames["compounds"].geometry.iloc[0])
+    near = client.get("/collections/fire_hydrants/nearest", params={"lon": pt.x, "lat": pt.y, "k": 5,
+                                                                    "filter": "status = 'faulty' OR flow_lps < 5"})
+    assert near.status_code == 200 and len(near.json()["features"]) == 5
+    assert all(f["properties"]["status"] == "faulty"
+               or (f["properties"]["flow_lps"] is not None and f["properties"]["flow_lps"] < 5)
+               for f in near.json()["features"])
+    bad = client.get("/collections/fire_hydrants/nearest", params={"lon": pt.x, "lat": pt.y, "filter": "nope = 1"})
+    assert bad.status_code == 400 and "queryable" in bad.json()["description"]
+
+
+def test_postgis_uses_its_indexes_for_a_filter_with_a_bbox(catalog):
+    """EXPLAIN of an attribute + spatial CQL2 filter: the GiST index on the geometry is used."""
+    from psycopg import sql
+
+    from geo_service.store import cql
+    from tests import pg
+    from tests.test_store_contract import hydrants
+
+    store = pg.throwaway_store(catalog)
+    try:
+        store.import_frame("fire_hydrants", hydrants(20000), mode="replace")
+        with store._pool.connection() as conn:
+            conn.execute("ANALYZE fire_hydrants")
+        spec = catalog.get("fire_hydrants")
+        node = cql.parse("status IN ('faulty','unknown') AND S_INTERSECTS(geometry, BBOX(121.42,31.12,121.43,31.13))",
+                         spec)
+        condition, params = cql.to_sql(node, spec)
+        with store._pool.connection() as conn:
+            plan = "\n".join(r[0] for r in conn.execute(
+                sql.SQL("EXPLAIN SELECT id FROM fire_hydrants WHERE {}").format(condition), params))
+        assert "Index" in plan and "geom" in plan, plan
+        assert "Seq Scan" not in plan, plan
+    finally:
+        store.close()

@@ -6,6 +6,7 @@ OpenAPI fragment, so the API definition names every collection the way GDAL and 
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 import orjson
@@ -21,6 +22,7 @@ from .openapi import JSON_TYPES, ok, operation
 from .responses import GEOJSON, HTML, JSON, SCHEMA_JSON, base_url, send
 
 QUERYABLES_REL = "http://www.opengis.net/def/rel/ogc/1.0/queryables"
+SORTABLES_REL = "http://www.opengis.net/def/rel/ogc/1.0/sortables"
 
 
 def collection_doc(request: Request, spec: LayerSpec) -> dict[str, Any]:
@@ -42,6 +44,8 @@ def collection_doc(request: Request, spec: LayerSpec) -> dict[str, Any]:
             {"rel": "describedby", "type": SCHEMA_JSON, "title": "schema of the features", "href": f"{href}/schema"},
             {"rel": QUERYABLES_REL, "type": SCHEMA_JSON, "title": "queryable properties",
              "href": f"{href}/queryables"},
+            {"rel": SORTABLES_REL, "type": SCHEMA_JSON, "title": "properties sortby takes",
+             "href": f"{href}/sortables"},
         ],
     }
     if extent is not None:
@@ -154,6 +158,16 @@ class CollectionEndpoints:
     def queryables(self, request: Request, as_html: bool = Depends(only_f)) -> Response:
         return self._schema(request, as_html, queryables=True)
 
+    def sortables(self, request: Request, as_html: bool = Depends(only_f)) -> Response:
+        """OGC API - Features Part 5: what `sortby` takes (the id and every field; nulls sort last)."""
+        doc = schema_doc(request, self.spec, queryables=True)
+        doc["$id"] = doc["$id"].removesuffix("/queryables") + "/sortables"
+        doc["properties"] = {"id": {"title": "id", "type": "integer"},
+                             **{fs.name: property_schema(fs, lang(request)) for fs in self.spec.fields}}
+        if as_html:
+            return send(request, html.schema(doc, lang(request)), HTML)
+        return send(request, orjson.dumps(doc), SCHEMA_JSON)
+
     def register(self, router: APIRouter) -> None:
         cid, title, f = self.spec.id, self.spec.title.en, [openapi.ref("f")]
         base = f"/collections/{cid}"
@@ -167,6 +181,9 @@ class CollectionEndpoints:
             (f"{base}/queryables", self.queryables, operation(f"queryables.{cid}", "Collections",
                                                               f"Queryable properties of {title}", f,
                                                               schema_ok, self.auth)),
+            (f"{base}/sortables", self.sortables, operation(f"sortables.{cid}", "Collections",
+                                                            f"Sortable properties of {title}", f,
+                                                            copy.deepcopy(schema_ok), self.auth)),
         ):
             router.add_api_route(path, endpoint, methods=["GET"], response_class=Response, openapi_extra=extra,
                                  name=extra["operationId"])

@@ -7,7 +7,7 @@ Thin: parse and bound the parameters, ask the store for features, hand geometry 
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 import orjson
 import shapely
@@ -18,6 +18,7 @@ from ..analysis import compound_assets as ca
 from ..catalog import LayerSpec
 from ..catalog.validation import plain_value as plain
 from ..crs import metric_crs
+from ..store import cql
 from ..store.base import FeatureStore, Filter
 from ..store.base import Query as StoreQuery
 from ..store.geojson import collection_bytes, encode_features
@@ -67,10 +68,10 @@ def _asset_layers(store: FeatureStore, layers: str | None) -> list[str]:
     return wanted
 
 
-def _asset_query(geom, buffer_m: float) -> StoreQuery:
-    """The features intersecting the compound, or within buffer_m metres of it."""
+def _asset_query(geom, buffer_m: float, condition=None) -> StoreQuery:
+    """The features intersecting the compound, or within buffer_m metres of it (and passing a CQL2 filter)."""
     q = dict(predicate="intersects") if buffer_m == 0 else dict(predicate="dwithin", distance_m=buffer_m)
-    return StoreQuery(geometry=geom, **q)
+    return StoreQuery(geometry=geom, cql=condition, **q)
 
 
 def _assets(store: FeatureStore, geom, layers: list[str], buffer_m: float) -> dict[str, Any]:
@@ -166,11 +167,19 @@ def assets(
                             description="also take features within this many metres of the compound (0-2000)"),
     layers: str | None = Query(None, description="comma-separated asset layers to return; default: all layers "
                                                  "of the catalog except compounds"),
+    filter_: str | None = Query(None, alias="filter", description="a CQL2 filter applied to each layer returned "
+                                                                  "(its properties must exist in each: use with "
+                                                                  "layers=...), e.g. status <> 'working'"),
+    filter_lang: Literal["cql2-text", "cql2-json"] = Query("cql2-text", alias="filter-lang",
+                                                          description="the language of filter"),
 ):
     store = _store(request)
     wanted = _asset_layers(store, layers)
     feat = store.get(COMPOUNDS, compound_id)
-    pages = {layer: store.geojson_page(layer, _asset_query(feat["geometry"], buffer_m)) for layer in wanted}
+    conditions = {layer: cql.parse(filter_, store.catalog.get(layer), filter_lang) if filter_ else None
+                  for layer in wanted}
+    pages = {layer: store.geojson_page(layer, _asset_query(feat["geometry"], buffer_m, conditions[layer]))
+             for layer in wanted}
     out = {layer: orjson.Fragment(page.collection({"numberReturned": page.number_returned}))
            for layer, page in pages.items()}
     body = {"compound": _compound_ref(feat), "buffer_m": buffer_m,
@@ -258,7 +267,7 @@ def _hydrants(store: FeatureStore, geom, centroid, crs, radius_m: float) -> dict
 
 # ------------------------------------------------------------------ nearest
 
-NEAREST_PARAMS = {"lon", "lat", "k", "max_m"}
+NEAREST_PARAMS = {"lon", "lat", "k", "max_m", "filter", "filter-lang"}
 
 
 @router.get("/collections/{collection_id}/nearest", summary="The k features nearest to a point", tags=["Features"],
@@ -271,6 +280,10 @@ def nearest(
     k: int = Query(1, ge=1, le=MAX_K, description="how many features (1-100)"),
     max_m: float | None = Query(None, ge=0, le=MAX_NEAREST_M,
                                 description="search no farther than this many metres (default and maximum 50,000)"),
+    filter_: str | None = Query(None, alias="filter", description="a CQL2 filter the features must pass, "
+                                                                  "e.g. status = 'working' AND flow_lps >= 10"),
+    filter_lang: Literal["cql2-text", "cql2-json"] = Query("cql2-text", alias="filter-lang",
+                                                          description="the language of filter"),
 ):
     """Nearest first, each with ``distance_m``; other parameters named after a property filter by equality
     (e.g. ``status=working``)."""
@@ -281,7 +294,9 @@ def nearest(
                    f"use properties of {spec.id} as filters: {', '.join(spec.field_names)}")
     # The same coercion and allowed-value checks as /items (any field may filter here).
     filters = attribute_filters(request, spec, spec.fields)
-    found = _store(request).nearest(collection_id, (lon, lat), k=k, max_m=max_m, filters=filters).features
+    condition = cql.parse(filter_, spec, filter_lang) if filter_ else None
+    found = _store(request).nearest(collection_id, (lon, lat), k=k, max_m=max_m, filters=filters,
+                                    cql=condition).features
     found["distance_m"] = found["distance_m"].round(2)
     body = collection_bytes(encode_features(found), {
         "numberReturned": len(found),

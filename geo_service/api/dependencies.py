@@ -218,6 +218,16 @@ def attribute_filters(request: Request, spec: LayerSpec, fields: Iterable[FieldS
     return out
 
 
+def skip_geometry(request: Request) -> bool:
+    """skipGeometry=true (OGC API - Features Part 6 style): features without their geometry."""
+    raw = request.query_params.get("skipGeometry")
+    if raw is None or raw.lower() == "false":
+        return False
+    if raw.lower() == "true":
+        return True
+    raise bad(f"skipGeometry={raw!r}: use true or false")
+
+
 # ------------------------------------------------------------------ CQL2 filters (OGC API - Features Part 3)
 
 FILTER_LANGS = ("cql2-text", "cql2-json", "cql-text")  # cql-text: the draft name GDAL sends, read as cql2-text
@@ -240,7 +250,7 @@ def cql_filter(request: Request, spec: LayerSpec):
 # ------------------------------------------------------------------ the items request
 
 ITEMS_PARAMS = ("f", "bbox", "bbox-crs", "crs", "limit", "offset", "sortby", "properties", "datetime", "filter",
-                "filter-lang", "filter-crs")
+                "filter-lang", "filter-crs", "skipGeometry")
 
 
 @dataclass
@@ -251,6 +261,7 @@ class ItemsRequest:
     query: StoreQuery
     crs: str
     as_html: bool
+    skip_geometry: bool = False
 
 
 def _int_param(request: Request, name: str, default: int) -> int:
@@ -292,7 +303,8 @@ def items_request(request: Request, spec: LayerSpec) -> ItemsRequest:
     if params.get("datetime") is not None:
         check_datetime(params["datetime"])
     q.cql = cql_filter(request, spec)
-    return ItemsRequest(spec, q, output_crs(params.get("crs"), settings), wants_html(request, f))
+    return ItemsRequest(spec, q, output_crs(params.get("crs"), settings), wants_html(request, f),
+                        skip_geometry(request))
 
 
 # ------------------------------------------------------------------ request bodies

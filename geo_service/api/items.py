@@ -22,7 +22,7 @@ from ..catalog import LayerSpec
 from ..crs import CRS84, from_crs84
 from ..store.base import Query as StoreQuery
 from ..store.base import feature_etag
-from ..store.geojson import collection_bytes, geometry_dict
+from ..store.geojson import GeoJSONPage, collection_bytes, encode_features, geometry_dict
 from . import html
 from .dependencies import (
     ItemsRequest,
@@ -33,6 +33,8 @@ from .dependencies import (
     items_request,
     lang,
     output_crs,
+    parse_properties,
+    skip_geometry,
     wants_html,
 )
 from .openapi import CONTENT_CRS, NOT_FOUND, ok, operation, ref, value_schema
@@ -98,7 +100,7 @@ class ItemEndpoints:
         headers["Content-Crs"] = f"<{ask.crs}>"
         if ask.as_html:
             return Response(self._items_html(request, ask), media_type=HTML, headers=headers)
-        page = store.geojson_page(cid, ask.query, ask.crs)
+        page = self._page(store, ask)
         body = collection_bytes(page.features, {
             "numberMatched": page.number_matched,
             "numberReturned": page.number_returned,
@@ -106,6 +108,13 @@ class ItemEndpoints:
             "links": page_links(request, cid, ask.query, page.number_matched, page.number_returned, False),
         })
         return Response(body, media_type=GEOJSON, headers=headers)
+
+    def _page(self, store, ask: ItemsRequest) -> GeoJSONPage:
+        if not ask.skip_geometry:
+            return store.geojson_page(self.spec.id, ask.query, ask.crs)
+        result = store.query(self.spec.id, ask.query)
+        frame = result.features.set_geometry(np.full(len(result.features), None, dtype=object))
+        return GeoJSONPage(encode_features(frame), result.number_matched)
 
     def _items_html(self, request: Request, ask: ItemsRequest) -> str:
         result = request.app.state.store.query(self.spec.id, ask.query)
@@ -117,7 +126,7 @@ class ItemEndpoints:
 
     def item(self, request: Request) -> Response:
         cid, store = self.spec.id, request.app.state.store
-        check_params(request, ["f", "crs"])
+        check_params(request, ["f", "crs", "properties", "skipGeometry"])
         # Read as text from the path (documented by the fragment): a non-number is a 404, not a 400.
         fid = feature_id(request.path_params["featureId"], cid)
         crs = request.query_params.get("crs")
@@ -127,8 +136,9 @@ class ItemEndpoints:
         # The strong ETag of the stored feature is what If-Match of an edit compares with; other
         # representations (HTML, another CRS) get their own tags derived from it.
         etag = feature_etag(feat["properties"], feat["geometry"])
-        if as_html or out_crs != CRS84:
-            suffix = hashlib.blake2b(f"{out_crs}|{as_html}".encode(), digest_size=4).hexdigest()
+        trimmed = [request.query_params.get(p) for p in ("properties", "skipGeometry")]
+        if as_html or out_crs != CRS84 or any(trimmed):
+            suffix = hashlib.blake2b(f"{out_crs}|{as_html}|{trimmed}".encode(), digest_size=4).hexdigest()
             etag = f'{etag[:-1]}-{suffix}"'
         headers = conditional(request, etag, store.last_modified(cid))
         if headers is None:
@@ -137,6 +147,11 @@ class ItemEndpoints:
         conv = from_crs84(out_crs)
         if conv is not None and geom is not None:
             geom = conv(np.array([geom], dtype=object))[0]
+        wanted = parse_properties(request.query_params.get("properties"), self.spec)
+        if wanted is not None:
+            feat = {**feat, "properties": {k: v for k, v in feat["properties"].items() if k in wanted}}
+        if skip_geometry(request):
+            geom = None
         body = self._feature_doc(request, feat, geom, fid, crs, as_html)
         headers["Content-Crs"] = f"<{out_crs}>"
         if as_html:
@@ -172,12 +187,15 @@ class ItemEndpoints:
         sortby = {"name": "sortby", "in": "query", "required": False, "style": "form", "explode": False,
                   "description": "sort keys, comma-separated; a leading - sorts descending",
                   "schema": {"type": "string", "pattern": _names_pattern(["id", *spec.field_names], signed=True)}}
-        props = {"name": "properties", "in": "query", "required": False, "style": "form", "explode": False,
-                 "description": "the properties to return, comma-separated",
-                 "schema": {"type": "string", "pattern": _names_pattern(spec.field_names, signed=False)}}
+        props = self._properties_parameter()
         shared = [ref(n) for n in ("f-features", "bbox", "bbox-crs", "crs", "limit", "offset", "datetime", "filter",
-                                   "filter-lang", "filter-crs")]
+                                   "filter-lang", "filter-crs", "skipGeometry")]
         return shared + [sortby, props] + filters
+
+    def _properties_parameter(self) -> dict[str, Any]:
+        return {"name": "properties", "in": "query", "required": False, "style": "form", "explode": False,
+                "description": "the properties to return, comma-separated",
+                "schema": {"type": "string", "pattern": _names_pattern(self.spec.field_names, signed=False)}}
 
     def register(self, router: APIRouter) -> None:
         cid, title = self.spec.id, self.spec.title.en
@@ -189,7 +207,9 @@ class ItemEndpoints:
                             CONTENT_CRS)
         item_responses["404"] = dict(NOT_FOUND)
         item_extra = operation(f"item.{cid}", "Features", f"{title}: one feature",
-                               [ref("featureId"), ref("crs"), ref("f-features")], item_responses, self.auth)
+                               [ref("featureId"), ref("crs"), ref("f-features"), ref("skipGeometry"),
+                                self._properties_parameter()],
+                               item_responses, self.auth)
         router.add_api_route(f"/collections/{cid}/items", self.items, methods=["GET"], response_class=Response,
                              openapi_extra=items_extra, name=items_extra["operationId"])
         router.add_api_route(f"/collections/{cid}/items/{{featureId}}", self.item, methods=["GET"],

@@ -162,6 +162,9 @@ def shared_parameters(settings: Settings) -> dict[str, Any]:
                                    "default": "cql2-text"}},
         "filter-crs": {"name": "filter-crs", "in": "query", "required": False, "description": "CRS of the "
                        "geometries in filter, in its axis order (default CRS84)", "schema": crs_schema},
+        "skipGeometry": {"name": "skipGeometry", "in": "query", "required": False,
+                         "description": "true: the features without their geometry (smaller pages for tables)",
+                         "schema": {"type": "boolean", "default": False}},
         "featureId": {"name": "featureId", "in": "path", "required": True, "description": "the feature's id",
                       "schema": {"type": "integer", "minimum": 1, "format": "int64"}},
     }

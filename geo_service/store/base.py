@@ -124,8 +124,9 @@ class FeatureStore(abc.ABC):
         return self.query(layer, Query()).features
 
     def nearest(self, layer: str, point: BaseGeometry | tuple[float, float], k: int = 1,
-                max_m: float | None = None, filters: list[Filter] | None = None) -> QueryResult:
-        """The ``k`` features nearest to a lon/lat point, nearest first, with a ``distance_m`` column.
+                max_m: float | None = None, filters: list[Filter] | None = None, cql: Any = None) -> QueryResult:
+        """The ``k`` features nearest to a lon/lat point, nearest first, with a ``distance_m`` column;
+        only those passing ``filters`` and the CQL2 filter ``cql`` (store.cql.parse) when given.
 
         Built on ``query(predicate="dwithin")`` so every store has it: the radius starts at 250 m and
         grows fourfold until ``k`` features are found or ``max_m`` (at most 50 km, the cap) has been
@@ -152,7 +153,7 @@ class FeatureStore(abc.ABC):
         radius = min(250.0, limit_m)
         while True:
             found = self.query(layer, Query(geometry=point, predicate="dwithin", distance_m=radius,
-                                            filters=list(filters or [])))
+                                            filters=list(filters or []), cql=cql))
             if found.number_matched >= k or radius >= limit_m:
                 break
             radius = min(radius * 4.0, limit_m)
