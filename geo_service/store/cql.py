@@ -304,25 +304,47 @@ def _none_mask(a: np.ndarray) -> np.ndarray:
 
 def _values(node: Node, cols: Columns, kind: str | None = None) -> tuple[np.ndarray, np.ndarray]:
     """(values, null mask) of a property or literal, typed for comparing as `kind`: numbers as float64,
-    dates and times as datetime64 (UTC), text as objects (lower-cased for CASEI)."""
+    dates and times as datetime64 (UTC), text as objects (lower-cased for CASEI). Vectorised: no Python
+    call per row."""
     kind = kind or node.kind
     n = len(cols.ids)
     if isinstance(node, Lit):
-        v = node.value.lower() if node.casei and isinstance(node.value, str) else node.value
-        raw = pd.Series([v] * n, dtype=object)
-    elif node.name == "id":
-        raw = pd.Series(cols.ids, dtype="float64")
-    else:
-        raw = pd.Series(cols.values[node.name], dtype=object)
-    null = pd.isna(raw).to_numpy()
+        return _literal_values(node, kind, n)
+    if node.name == "id":
+        values = cols.ids.astype("float64")
+        return values, np.zeros(n, dtype=bool)
+    raw = pd.Series(cols.values[node.name])
+    null = raw.isna().to_numpy()
     if kind in ("date", "timestamp"):
-        values = pd.to_datetime(raw.map(lambda x: None if x is None else _as_time(x)), utc=True).to_numpy()
+        # naive datetime64 in UTC, like the literals: numpy compares them without a Python call per row
+        values = pd.to_datetime(raw, utc=True, errors="coerce", format="ISO8601").dt.tz_convert(None).to_numpy()
     elif kind in ("number", "boolean"):
-        values = pd.to_numeric(raw.map(lambda x: float(x) if isinstance(x, bool) else x),
-                               errors="coerce").to_numpy(dtype="float64")
+        values = pd.to_numeric(raw.astype(object).where(~null, np.nan), errors="coerce").astype("float64").to_numpy()
+    elif node.casei:
+        values = raw.astype(object).str.lower().to_numpy(dtype=object)
     else:
-        values = raw.map(lambda x: x.lower() if node.casei and isinstance(x, str) else x).to_numpy(dtype=object)
+        values = raw.to_numpy(dtype=object)
     return values, null
+
+
+def _literal_values(node: Lit, kind: str, n: int) -> tuple[np.ndarray, np.ndarray]:
+    v = node.value.lower() if node.casei and isinstance(node.value, str) else node.value
+    if v is None:
+        return np.full(n, None, dtype=object), np.ones(n, dtype=bool)
+    if kind in ("date", "timestamp"):
+        return np.full(n, np.datetime64(pd.Timestamp(_as_time(v)).tz_convert(None))), np.zeros(n, dtype=bool)
+    if kind in ("number", "boolean"):
+        return np.full(n, float(v)), np.zeros(n, dtype=bool)
+    return np.full(n, v, dtype=object), np.zeros(n, dtype=bool)
+
+
+def properties_of(node: Node) -> set[str]:
+    """The fields a filter reads (a store loads only those columns)."""
+    if isinstance(node, Prop):
+        return {node.name} - {"id", GEOMETRY}
+    if isinstance(node, Op):
+        return set().union(*(properties_of(a) for a in node.args)) if node.args else set()
+    return set()
 
 
 def _as_time(x: Any) -> Any:

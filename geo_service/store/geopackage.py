@@ -346,10 +346,13 @@ class GeoPackageStore(FeatureStore):
         then the filter is evaluated on those rows' column arrays (no loop over features in Python)."""
         hint = cql.envelope_hint(node)
         if hint is not None and len(pos):
-            pos = np.intersect1d(pos, lay.bbox_positions(hint))
+            allowed = np.zeros(len(lay.ids), dtype=bool)
+            allowed[pos] = True
+            cand = lay.bbox_positions(hint)
+            pos = np.sort(cand[allowed[cand]])
         if not len(pos):
             return pos
-        values = {f.name: lay.attrs[f.name].to_numpy(dtype=object)[pos] for f in lay.spec.fields}
+        values = {name: lay.attrs[name].iloc[pos].to_numpy(dtype=object) for name in cql.properties_of(node)}
         return pos[cql.evaluate(node, cql.Columns(lay.ids[pos], lay.geoms[pos], values))]
 
     def _spatial_positions(self, lay: _Layer, q: Query) -> np.ndarray | None:
