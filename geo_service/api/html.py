@@ -9,7 +9,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..catalog import LayerSpec
+import numpy as np
+import shapely
+
+from ..catalog import LayerSpec, Title
 from ..store.base import QueryResult
 from ..web.templating import Markup, blank, macro, render
 
@@ -57,13 +60,42 @@ def schema(doc: dict[str, Any], lang: str = "zh") -> str:
     return render("ogc/schema.html", title=doc["title"], doc=doc, keys=SCHEMA_KEYS, rows=rows, lang=lang)
 
 
-def items(spec: LayerSpec, result: QueryResult, page_links: list[dict[str, Any]], wkts: list[str], lang: str,
+YES_NO = {True: Title("是", "Yes"), False: Title("否", "No")}
+GEOMETRY_WORDS = {"zh": ("{n} 个顶点", "中心"), "en": ("{n} vertices", "centre")}
+
+
+def label(spec: LayerSpec, name: str, value: Any, lang: str) -> Any:
+    """A stored value as people read it: a coded value by its label, a boolean as yes/no."""
+    if not spec.has_field(name) or value is None:
+        return value
+    fs = spec.field(name)
+    if fs.values and isinstance(value, str) and value in fs.values:
+        return fs.values[value].get(lang)
+    if isinstance(value, bool | np.bool_):
+        return YES_NO[bool(value)].get(lang)
+    return value
+
+
+def geometry_summary(geom: Any, lang: str) -> str:
+    """A line instead of the WKT: type, vertex count, centroid (rows stay one line high)."""
+    if geom is None or shapely.is_empty(geom):
+        return "—"
+    vertices, centre = GEOMETRY_WORDS.get(lang, GEOMETRY_WORDS["en"])
+    c = shapely.centroid(geom)
+    fmt = (lambda v: f"{v:.5f}") if max(abs(c.x), abs(c.y)) < 1000 else (lambda v: f"{v:.1f}")
+    count = vertices.format(n=shapely.get_num_coordinates(geom))
+    return f"{geom.geom_type} · {count} · {centre} {fmt(c.x)}, {fmt(c.y)}"
+
+
+def items(spec: LayerSpec, result: QueryResult, page_links: list[dict[str, Any]], geoms: Any, lang: str,
           base: str, time_stamp: str) -> str:
+    """The items page: labels for coded values, a one-line geometry summary (in the response CRS)."""
     frame = result.features
     cols = [c for c in frame.columns if c != frame.geometry.name]
-    values = [frame[c].tolist() for c in cols]
+    values = [[label(spec, c, v, lang) for v in frame[c].tolist()] for c in cols]
     rows = [{"id": int(fid), "href": f"{base}/collections/{spec.id}/items/{int(fid)}?f=html",
-             "values": [v[i] for v in values], "wkt": wkts[i]} for i, fid in enumerate(frame.index.tolist())]
+             "values": [v[i] for v in values], "geometry": geometry_summary(geoms[i], lang)}
+            for i, fid in enumerate(frame.index.tolist())]
     return render("ogc/items.html", title=spec.title.get(lang), lang=lang, page_links=page_links,
                   columns=[(spec.field(c).title.get(lang), c) for c in cols], rows=rows,
                   number_returned=result.number_returned, number_matched=result.number_matched,
@@ -71,7 +103,7 @@ def items(spec: LayerSpec, result: QueryResult, page_links: list[dict[str, Any]]
 
 
 def feature(spec: LayerSpec, doc: dict[str, Any], wkt: str, lang: str) -> str:
-    rows = [(spec.field(k).title.get(lang), k, v) for k, v in doc["properties"].items()]
+    rows = [(spec.field(k).title.get(lang), k, label(spec, k, v, lang)) for k, v in doc["properties"].items()]
     return render("ogc/feature.html", title=f"{spec.title.get(lang)} {doc['id']}", doc=doc, rows=rows, wkt=wkt,
                   lang=lang)
 
