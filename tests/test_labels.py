@@ -127,3 +127,24 @@ def test_items_and_item_pages_show_labels_and_a_geometry_summary(clients_by_lang
     if layer == "compounds":
         labels_shown = {t.get(lang) for t in spec.field("renovation_status").values.values()}
         assert labels_shown & cells, "renovation status shown by its label"
+
+
+# ------------------------------------------------------------------ the landing page (issue 14, item 3)
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_landing_page_says_what_the_service_holds(clients_by_lang, lang):
+    client = clients_by_lang[lang]
+    page = client.get("/", headers={"accept": "text/html"}).text
+    catalog = load_catalog(LAYERS)
+    for spec in catalog:
+        count = client.get(f"/collections/{spec.id}/items", params={"limit": 1}).json()["numberMatched"]
+        row = re.search(rf"<tr><td><a href=\"[^\"]*/collections/{spec.id}/items\?f=html\">([^<]*)</a></td>"
+                        r"<td class=\"num\">([^<]*)</td><td>([^<]*)</td>", page)
+        assert row, spec.id
+        assert row.group(1) == spec.title.get(lang) and row.group(2) == f"{count:,}"
+        assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d UTC|—", row.group(3))
+    for href in ("/map\"", "/api.html\"", "/reports/streets/", "/reports/districts/"):
+        assert href in page, href
+    assert client.get("/", headers={"accept": "application/json"}).json()["links"]  # clients keep the JSON
+    docs = client.get("/api.html")
+    assert docs.status_code == 200 and "cdn" not in docs.text.lower()  # the API docs are served locally

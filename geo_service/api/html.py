@@ -33,8 +33,36 @@ def cell(v: Any) -> str:
     return str(render("ogc/cell.html", value=v))
 
 
-def landing(doc: dict[str, Any], lang: str = "zh") -> str:
-    return render("ogc/landing.html", title=doc["title"], doc=doc, lang=lang)
+LANDING_TEXTS = {
+    "zh": {"intro": "本服务汇集住宅小区及其基础设施（消火栓、停车设施、电动自行车充电点、积水点）的数据，"
+                    "提供地图、分析、改造方案报告和开放接口。",
+           "map": "打开地图", "map_hint": "小区与设施分布、分析着色、小区概况", "data": "浏览数据",
+           "data_hint": "各图层的要素表格", "api": "接口文档", "api_hint": "OGC API - Features（本地 Swagger UI）",
+           "holds": "数据内容", "layer": "图层", "count": "要素数", "updated": "最后更新", "on_map": "在地图上查看",
+           "reports": "报告 (PDF)", "reports_hint": "单个小区的报告在地图上点击小区后打开；街镇和区的图集在后台生成，"
+                                                "链接先返回任务状态。",
+           "district_atlas": "区图集", "street_atlas": "街镇图集", "for_clients": "客户端链接（OGC API）"},
+    "en": {"intro": "Residential compounds and their infrastructure (fire hydrants, parking, e-bike charging, "
+                    "waterlogging points): a web map, analyses, renovation reports and an open API.",
+           "map": "Open the map", "map_hint": "compounds and facilities, analysis colours, compound summaries",
+           "data": "Browse the data", "data_hint": "each layer's features as tables", "api": "API documentation",
+           "api_hint": "OGC API - Features (Swagger UI, served locally)", "holds": "What the service holds",
+           "layer": "Layer", "count": "Features", "updated": "Last update", "on_map": "show on the map",
+           "reports": "Reports (PDF)", "reports_hint": "A compound's report opens from the compound on the map; "
+                                                       "street and district atlases are made in the background "
+                                                       "(the link answers with the job first).",
+           "district_atlas": "District atlas", "street_atlas": "Street atlas", "for_clients": "Links for clients "
+                                                                                              "(OGC API)"},
+}
+
+
+def landing(doc: dict[str, Any], lang: str = "zh", layers: list[dict[str, Any]] | None = None,
+            streets: list[dict[str, str]] | None = None, districts: list[dict[str, str]] | None = None,
+            base: str = "") -> str:
+    """The landing page for people: layers with counts and last update, the map, reports, API docs."""
+    texts = LANDING_TEXTS.get(lang, LANDING_TEXTS["en"])
+    return render("ogc/landing.html", title=doc["title"], doc=doc, lang=lang, t=texts, layers=layers or [],
+                  streets=streets or [], districts=districts or [], base=base)
 
 
 def conformance(doc: dict[str, Any], lang: str = "zh") -> str:
