@@ -16,6 +16,7 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 import urllib.parse
 import urllib.request
 from pathlib import Path
@@ -23,6 +24,19 @@ from pathlib import Path
 from playwright.sync_api import sync_playwright
 
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+
+
+def wait_for(base: str, seconds: float = 90.0) -> None:
+    """The server may still be starting (reading the demo GeoPackage)."""
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            with urllib.request.urlopen(base + "/conformance", timeout=5):
+                return
+        except OSError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(1)
 
 
 def first_compound(base: str) -> int:
@@ -65,6 +79,7 @@ def main() -> None:
     width, height = (int(v) for v in args.size.split("x"))
     args.out.mkdir(parents=True, exist_ok=True)
     only = set(args.only or ["map", "landing", "compound", "report"])
+    wait_for(args.base)
     compound = first_compound(args.base)
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=["--headless=new", "--no-sandbox"])

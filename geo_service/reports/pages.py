@@ -64,7 +64,11 @@ def fmt_int(v) -> str:
 
 
 def fmt_num(v, digits: int = 1) -> str:
-    return DASH if missing(v) else f"{float(v):,.{digits}f}"
+    """Thousands separated; a whole number without decimals (需求 340, not 340.0)."""
+    if missing(v):
+        return DASH
+    value = round(float(v), digits)
+    return f"{int(value):,}" if value.is_integer() else f"{value:,.{digits}f}"
 
 
 def fmt_pct(share) -> str:
@@ -293,10 +297,10 @@ class ReportRenderer:
             demand, supply, spaces = fmt_num(gap["demand"]), fmt_int(gap["supply"]), fmt_int(gap["gap_spaces"])
             per_100 = fmt_num(gap["gap_per_100_households"])
             if gap["gap_spaces"] > 0:
-                line = t(f"需求 {demand} · 供给 {supply} · 缺口 {spaces} 个泊位（每百户 {per_100}）",
+                line = t(f"需求 {demand} 个 · 供给 {supply} 个 · 缺口 {spaces} 个泊位（每百户 {per_100} 个）",
                          f"demand {demand} · supply {supply} · gap {spaces} spaces ({per_100} per 100 households)")
             else:
-                line = t(f"需求 {demand} · 供给 {supply} · 缺口 0 个泊位（供给充足）",
+                line = t(f"需求 {demand} 个 · 供给 {supply} 个 · 缺口 0 个泊位（供给充足）",
                          f"demand {demand} · supply {supply} · gap 0 spaces")
             basis = t("按登记车辆数", "registered vehicles") if gap["demand_source"] == "registered_vehicles" \
                 else t(f"按户数 × {gap['ratio']:g}", f"households × {gap['ratio']:g}")

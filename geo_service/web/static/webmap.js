@@ -519,7 +519,7 @@
   App.prototype.panelControl = function () {
     var self = this, ctl = L.control({ position: "topleft" });
     ctl.onAdd = function () {
-      var box = el("div", "cgis-panel leaflet-bar");
+      var box = el("div", "cgis-panel");  // not leaflet-bar: it styles every <a> as a 26 px button
       box.style.display = "none";
       L.DomEvent.disableClickPropagation(box);
       L.DomEvent.disableScrollPropagation(box);
