@@ -151,8 +151,8 @@ def test_landing_page_says_what_the_service_holds(clients_by_lang, lang):
 
 
 def test_report_numbers_are_for_people():
-    from geo_service.reports.pages import fmt_int, fmt_num
+    from geo_service.reports.pages import fmt_count, fmt_int
 
-    assert fmt_num(340.0) == "340" and fmt_num(12345.0) == "12,345" and fmt_num(3.25) == "3.2"
-    assert fmt_num(1234.56) == "1,234.6" and fmt_num(0.04) == "0" and fmt_num(None) == fmt_int(None)
+    assert fmt_count(340.0) == "340" and fmt_count(12345.0) == "12,345" and fmt_count(3.25) == "3.2"
+    assert fmt_count(1234.56) == "1,234.6" and fmt_count(0.04) == "0" and fmt_count(None) == fmt_int(None)
     assert fmt_int(1234567.4) == "1,234,567"

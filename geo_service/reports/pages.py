@@ -64,7 +64,12 @@ def fmt_int(v) -> str:
 
 
 def fmt_num(v, digits: int = 1) -> str:
-    """Thousands separated; a whole number without decimals (需求 340, not 340.0)."""
+    return DASH if missing(v) else f"{float(v):,.{digits}f}"
+
+
+def fmt_count(v, digits: int = 1) -> str:
+    """A count that may be fractional (parking demand = households × ratio): whole ones without
+    decimals (需求 340, not 340.0), thousands separated."""
     if missing(v):
         return DASH
     value = round(float(v), digits)
@@ -294,7 +299,7 @@ class ReportRenderer:
         out = []
         gap = d.row("parking-gaps", cid)
         if gap is not None:
-            demand, supply, spaces = fmt_num(gap["demand"]), fmt_int(gap["supply"]), fmt_int(gap["gap_spaces"])
+            demand, supply, spaces = fmt_count(gap["demand"]), fmt_int(gap["supply"]), fmt_int(gap["gap_spaces"])
             per_100 = fmt_num(gap["gap_per_100_households"])
             if gap["gap_spaces"] > 0:
                 line = t(f"需求 {demand} 个 · 供给 {supply} 个 · 缺口 {spaces} 个泊位（每百户 {per_100} 个）",
