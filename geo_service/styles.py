@@ -52,6 +52,7 @@ class Scheme:
     part: str = "compounds"
     unit: str | None = None
     missing: Title = Title("无数据", "No data")  # what a feature without a value means here
+    worst_first: tuple[str, ...] = ()  # class keys from worst to best: a cluster shows the worst it holds
 
     @property
     def no_data(self) -> ColorClass:
@@ -59,6 +60,13 @@ class Scheme:
 
     def keys(self) -> list[str]:
         return [c.key for c in self.classes] + [NO_DATA]
+
+    def ranks(self) -> np.ndarray | None:
+        """Rank of each class (and no data, last) for clusters, 0 = worst; None when the classes have no order."""
+        if not self.worst_first:
+            return None
+        order = {k: i for i, k in enumerate(self.worst_first)}
+        return np.array([order.get(k, len(order)) for k in self.keys()], dtype=np.int16)
 
     def classify(self, values: Any) -> np.ndarray:
         """Class index of each value (``len(classes)`` for missing or unknown values)."""
@@ -116,7 +124,8 @@ def field_scheme(spec: LayerSpec, name: str, values: Any = None) -> Scheme:
         labels = fs.values or YES_NO
         classes = tuple(ColorClass(key, str(colors.get(key) or PALETTE[i % len(PALETTE)]), label)
                         for i, (key, label) in enumerate(labels.items()))
-        return Scheme(name, fs.title, name, classes)
+        worst = spec.style.get("worst_first", ()) if spec.style.get("by_field") == name else ()
+        return Scheme(name, fs.title, name, classes, worst_first=tuple(str(k) for k in worst))
     if fs.type in ("integer", "number"):
         edges = nice_breaks(values if values is not None else [], integer=fs.type == "integer")
         return numeric_scheme(name, fs.title, name, edges, SEQUENTIAL, integer=fs.type == "integer", unit=fs.unit)
@@ -189,9 +198,10 @@ def nice_breaks(values: Any, classes: int = 5, integer: bool = True) -> tuple[fl
 def _analysis_schemes() -> dict[str, Scheme]:
     """Compounds coloured by an analysis: the column read and classes that mean something."""
     good, fair, poor, bad = "#2e7d32", "#f9a825", "#ef6c00", "#c62828"
-    tiers = (ColorClass("demonstration", "#c62828", Title("示范版", "Demonstration")),
-             ColorClass("upgrade", "#f9a825", Title("提升版", "Upgrade")),
-             ColorClass("basic", "#2e7d32", Title("基础版", "Basic")))
+    # the same colours as the compounds' own tier field (layers/compounds.yaml): one meaning, one colour
+    tiers = (ColorClass("demonstration", "#882255", Title("示范版", "Demonstration")),
+             ColorClass("upgrade", "#cc6677", Title("提升版", "Upgrade")),
+             ColorClass("basic", "#ddcc77", Title("基础版", "Basic")))
     return {
         "parking-gaps": numeric_scheme(
             "parking-gaps", Title("停车缺口(泊位)", "Parking gap (spaces)"), "gap_spaces", (1, 21, 51, 101),

@@ -138,7 +138,7 @@ def test_clicking_a_compound_opens_its_popup(server, page):
     point = page.evaluate(f"window.compoundMap.map.latLngToContainerPoint([{m.inside.y}, {m.inside.x}])")
     box = page.locator(".folium-map").bounding_box()
     page.mouse.click(box["x"] + point["x"], box["y"] + point["y"])
-    popup = page.locator(".leaflet-popup-content .cgis-popup")
+    popup = page.locator(".cgis-panel .cgis-popup")
     popup.locator(".cgis-popup-table").wait_for()
     text = popup.inner_text()
     assert "梅陇三村" in text and "户数" in text and f"{m.households} 户" in text, text
@@ -160,12 +160,12 @@ def test_search_zooms_to_the_compound(server, page):
               return z >= 15 && c.lng > {minx} && c.lng < {maxx} && c.lat > {miny} && c.lat < {maxy}; }}""",
         timeout=10_000)
     idle(page)
-    page.locator(".leaflet-popup-content .cgis-popup-name", has_text="梅陇三村").wait_for()
+    page.locator(".cgis-panel .cgis-popup-name", has_text="梅陇三村").wait_for()
 
 
 def test_markup_in_data_shows_as_text(server, page):
     open_map(page, f"{server.base}/map/compounds/{server.xss_id}")
-    name = page.locator(".leaflet-popup-content .cgis-popup-name")
+    name = page.locator(".cgis-panel .cgis-popup-name")
     name.wait_for()
     assert name.inner_text() == XSS
     assert page.locator(".cgis-title").inner_text() == XSS
@@ -201,7 +201,7 @@ def test_exported_file_opens_offline(server, page):
     assert [u for kind, u in page.offsite if kind != "image"] == []
     assert page.errors == []
     assert page.evaluate("window.compoundMap.drawn('compounds')") > 0
-    popup = page.locator(".leaflet-popup-content .cgis-popup")  # opened on the exported compound
+    popup = page.locator(".cgis-panel .cgis-popup")  # opened on the exported compound
     popup.locator(".cgis-popup-table").wait_for()
     assert "梅陇三村" in popup.inner_text() and f"{m.households} 户" in popup.inner_text()
     assert drawn_pixels(map_pixels(page)) > 20_000
@@ -233,3 +233,126 @@ def test_pages_satisfy_their_csp(browser, server):
                 pg.wait_for_selector(".swagger-ui .opblock", timeout=15_000)  # Swagger UI rendered offline
     finally:
         context.close()
+
+
+# ------------------------------------------------------------------ what a planner sees (issue 14, item 1)
+
+SIZES = [(1366, 768), (1920, 1080)]
+
+
+@pytest.fixture(params=SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+def sized_page(browser, request):
+    width, height = request.param
+    context = browser.new_context(viewport={"width": width, "height": height}, locale="zh-CN", bypass_csp=True)
+    pg = context.new_page()
+    pg.errors = []
+    pg.on("pageerror", lambda e: pg.errors.append(str(e)))
+    pg.route("**/*", lambda r: r.continue_() if r.request.url.startswith("http://127.0.0.1") else r.abort())
+    yield pg
+    context.close()
+
+
+def cluster_rects(pg) -> list[dict]:
+    """Screen boxes of the cluster discs inside the map (every layer)."""
+    return pg.evaluate("""() => {
+        const m = document.querySelector('.folium-map').getBoundingClientRect();
+        return [...document.querySelectorAll('.cgis-cluster')].map(e => e.getBoundingClientRect())
+            .filter(r => r.right > m.left && r.left < m.right && r.bottom > m.top && r.top < m.bottom)
+            .map(r => ({x: r.left, y: r.top, w: r.width, h: r.height}));
+    }""")
+
+
+def overlapping(rects: list[dict]) -> list[tuple[dict, dict]]:
+    def meet(a, b):  # discs: overlap when the centres are closer than the radii (1 px tolerance)
+        dx, dy = a["x"] + a["w"] / 2 - b["x"] - b["w"] / 2, a["y"] + a["h"] / 2 - b["y"] - b["h"] / 2
+        return (dx * dx + dy * dy) ** 0.5 < (a["w"] + b["w"]) / 2 - 1
+    return [(a, b) for i, a in enumerate(rects) for b in rects[i + 1:] if meet(a, b)]
+
+
+def test_overview_opens_on_the_data_with_cluster_counts_apart(server, sized_page):
+    pg = sized_page
+    open_map(pg, server.base + "/map")
+    fit = pg.evaluate("""() => {
+        const a = window.compoundMap, b = a.cfg.bounds, map = a.map;
+        const p = map.latLngToContainerPoint([b[1], b[0]]), q = map.latLngToContainerPoint([b[3], b[2]]);
+        const s = map.getSize();
+        return {w: q.x - p.x, h: p.y - q.y, mw: s.x, mh: s.y, left: p.x, top: q.y};
+    }""")
+    assert fit["left"] >= 0 and fit["top"] >= 0 and fit["left"] + fit["w"] <= fit["mw"]
+    assert max(fit["w"] / fit["mw"], fit["h"] / fit["mh"]) > 0.75, fit  # the data fill the window one way
+    z0 = pg.evaluate("window.compoundMap.map.getZoom()")
+    for dz in (0, 1, 2):
+        pg.evaluate(f"void window.compoundMap.map.setZoom({z0 + dz}, {{animate: false}})")
+        pg.wait_for_timeout(300)
+        idle(pg)
+        rects = cluster_rects(pg)
+        assert dz > 0 or len(rects) > 10, "the overview shows clusters"
+        assert overlapping(rects) == [], f"cluster labels overlap at zoom {z0 + dz}"
+    assert pg.errors == []
+
+
+def test_points_are_drawn_above_compounds(server, sized_page):
+    open_map(sized_page, server.base + "/map")
+    panes = sized_page.evaluate("""() => ['cgis-areas', 'cgis-points'].map(
+        n => +getComputedStyle(window.compoundMap.map.getPane(n)).zIndex)""")
+    assert panes[0] < panes[1]
+    kinds = sized_page.evaluate("""() => { const a = window.compoundMap, out = {};
+        a.order.forEach(id => a.layers[id].group.eachLayer(l => (l.eachLayer ? l.eachLayer(x => x) : null,
+            out[id] = (l.options.renderer || (l.getLayers && l.getLayers()[0] && l.getLayers()[0].options.renderer)
+                       || {}).options)));
+        return Object.fromEntries(Object.entries(out).map(([k, v]) => [k, v ? v.pane : null])); }""")
+    assert kinds.get("compounds") in (None, "cgis-areas")
+
+
+def test_cluster_colour_shows_a_faulty_hydrant(server, sized_page):
+    open_map(sized_page, server.base + "/map?layers=fire_hydrants")
+    keys = sized_page.evaluate("""() => { const d = window.compoundMap.layers.fire_hydrants.data;
+        return d.mode === 'clusters' ? d.clusters.map(c => c[3]) : null; }""")
+    assert keys, "hydrants cluster at the overview"
+    assert "faulty" in keys  # the demo has faulty hydrants: the worst status colours their clusters
+
+
+def test_legend_is_visible_or_scrollable_and_folds(server, sized_page):
+    pg = sized_page
+    open_map(pg, server.base + "/map")
+    info = pg.evaluate("""() => {
+        const box = document.querySelector('.cgis-legend'), r = box.getBoundingClientRect();
+        box.scrollTop = box.scrollHeight;
+        const rows = box.querySelectorAll('.cgis-legend-row'), last = rows[rows.length - 1].getBoundingClientRect();
+        return {top: r.top, bottom: r.bottom, vh: innerHeight, scrolls: box.scrollHeight > box.clientHeight,
+                overflow: getComputedStyle(box).overflowY, lastTop: last.top, lastBottom: last.bottom};
+    }""")
+    assert info["top"] >= 0 and info["bottom"] <= info["vh"], info  # the box itself is on screen
+    assert info["lastTop"] >= info["top"] and info["lastBottom"] <= info["bottom"] + 1, info  # last row reachable
+    if info["scrolls"]:
+        assert info["overflow"] in ("auto", "scroll")
+    for text in ("积水点", "停车设施"):
+        assert pg.locator(".cgis-legend-layer", has_text=text).count() == 1
+    pg.locator(".cgis-legend summary").click()
+    assert not pg.locator(".cgis-legend-body").is_visible()
+    pg.locator(".cgis-legend summary").click()
+    assert pg.locator(".cgis-legend-body").is_visible()
+
+
+def test_compound_page_keeps_the_compound_in_sight_with_details_open(server, sized_page):
+    m = server.meilong
+    pg = sized_page
+    open_map(pg, f"{server.base}/map/compounds/{m.id}")
+    panel = pg.locator(".cgis-panel")
+    panel.locator(".cgis-popup-table").wait_for()
+    assert "梅陇三村" in panel.inner_text()
+    assert pg.locator(".leaflet-popup").count() == 0
+    geo = pg.evaluate(f"""() => {{
+        const a = window.compoundMap, map = a.map, r = a.panelBox.getBoundingClientRect();
+        const m = map.getContainer().getBoundingClientRect(), s = map.getSize();
+        const p = map.latLngToContainerPoint([{m.bounds[1]}, {m.bounds[0]}]);
+        const q = map.latLngToContainerPoint([{m.bounds[3]}, {m.bounds[2]}]);
+        return {{panel: [r.left - m.left, r.top - m.top, r.right - m.left, r.bottom - m.top],
+                 compound: [p.x, q.y, q.x, p.y], size: [s.x, s.y]}};
+    }}""")
+    cx0, cy0, cx1, cy1 = geo["compound"]
+    px0, py0, px1, py1 = geo["panel"]
+    assert 0 <= cx0 and cx1 <= geo["size"][0] and 0 <= cy0 and cy1 <= geo["size"][1], geo  # on screen
+    assert cx0 >= px1 or cx1 <= px0 or cy0 >= py1 or cy1 <= py0, geo  # not under the panel
+    pg.locator(".cgis-panel-close").click()
+    assert not panel.is_visible()

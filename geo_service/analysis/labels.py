@@ -52,3 +52,31 @@ COLUMNS_ZH: dict[str, str] = {
     "external_backflow_points": "外围倒灌积水点(转交职能部门)", "demonstration": "示范版", "upgrade": "提升版",
     "basic": "基础版", "demonstration_share": "示范版比例", "upgrade_share": "提升版比例", "quotas_met": "满足比例要求",
 }
+
+# Coded values of result columns, by column: (zh, en). The codes are the catalog's (layers/*.yaml),
+# so the same words label a value in a CSV, the map and the OGC pages (tests/test_labels.py checks).
+_TIERS = {"demonstration": ("示范版", "Demonstration"), "upgrade": ("提升版", "Upgrade"), "basic": ("基础版", "Basic")}
+_CAUSES = {"external_backflow": ("外围地势高倒灌", "External backflow"),
+           "internal_drainage": ("内部排水不足", "Internal drainage insufficient"), "other": ("其他", "Other")}
+VALUES: dict[str, dict[str, tuple[str, str]]] = {
+    "tier": _TIERS,
+    "renovation_status": {"not_planned": ("未列入", "Not planned"), "planned": ("已列入计划", "Planned"),
+                          "in_progress": ("实施中", "In progress"), "completed": ("已完成", "Completed")},
+    "lot_kind": {"compound": ("小区内停车", "Compound"), "public": ("公共停车场", "Public"),
+                 "office": ("单位停车场", "Office"), "commercial": ("商业停车场", "Commercial"),
+                 "street": ("道路停车", "On-street"), "hospital": ("医院停车场", "Hospital"),
+                 "school": ("学校停车场", "School")},
+    "cause": _CAUSES,
+    "dominant_cause": _CAUSES,
+    "demand_source": {"registered_vehicles": ("登记车辆数", "Registered vehicles"),
+                      "households": ("户数×配建比例", "Households × ratio")},
+}
+# status means different things in different parts: charging sites' and waterlogging points' codes
+STATUS_VALUES: dict[str, tuple[str, str]] = {
+    "working": ("正常", "Working"), "planned": ("规划中", "Planned"), "faulty": ("故障", "Faulty"),
+    "removed": ("已拆除", "Removed"), "open": ("未整治", "Open"), "in_progress": ("整治中", "In progress"),
+    "fixed": ("已整治", "Fixed"),
+}
+VALUES["status"] = STATUS_VALUES
+YES_NO: dict[bool, tuple[str, str]] = {True: ("是", "Yes"), False: ("否", "No")}
+CODE_SUFFIX = {"zh": "代码", "en": "_code"}

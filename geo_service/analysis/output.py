@@ -17,7 +17,7 @@ import pandas as pd
 import pyogrio
 import shapely
 
-from .labels import COLUMNS_ZH
+from .labels import CODE_SUFFIX, COLUMNS_ZH, VALUES, YES_NO
 from .result import AnalysisResult
 
 FILE_SUFFIXES = (".gpkg", ".csv", ".geojson", ".json")
@@ -51,11 +51,59 @@ def feature_collection(frame: gpd.GeoDataFrame, members: dict[str, Any] | None =
 
 
 def table(frame: gpd.GeoDataFrame, lang: str = "en") -> pd.DataFrame:
-    """The part as a plain table: the index as the first column, no geometry, headers by ``lang``."""
+    """The part as a plain table for people: the index first, no geometry, everything in ``lang``.
+
+    Coded values show as their labels with the codes in the next column (for joins and scripts),
+    yes/no columns as 是/否 or Yes/No, a column's twin in the other language (``tier_zh``,
+    ``categories_en``) is left out, and headers are unique."""
     data = pd.DataFrame(frame.drop(columns=frame.geometry.name)).reset_index()
+    data = _one_language(data, lang)
+    i = 0 if lang == "zh" else 1  # labels are (zh, en)
+    columns: dict[str, pd.Series] = {}
+    for name in data.columns:
+        series, header = data[name], _header(str(name), lang)
+        codes = VALUES.get(str(name))
+        if codes is not None and not pd.api.types.is_numeric_dtype(series):
+            columns[header] = series.map(lambda v, c=codes: c[v][i] if v in c else v)
+            columns[_unique(header + CODE_SUFFIX[lang], columns)] = series
+        elif pd.api.types.is_bool_dtype(series) or _is_yes_no(series):
+            columns[_unique(header, columns)] = series.map(lambda v: YES_NO[bool(v)][i] if _known(v) else v)
+        else:
+            columns[_unique(header, columns)] = series
+    return pd.DataFrame(columns)
+
+
+def _one_language(data: pd.DataFrame, lang: str) -> pd.DataFrame:
+    """Drop the other language's twin columns; in English, ``x_en`` takes the place of ``x``."""
+    other = "_en" if lang == "zh" else "_zh"
+    data = data.drop(columns=[c for c in data.columns if str(c).endswith(other)])
     if lang == "zh":
-        data = data.rename(columns=lambda c: COLUMNS_ZH.get(str(c), str(c)))
-    return data
+        return data.drop(columns=[c for c in data.columns if str(c).endswith("_zh") and str(c)[:-3] in VALUES])
+    twins = {c: str(c)[:-3] for c in data.columns if str(c).endswith("_en") and str(c)[:-3] in data.columns}
+    return data.drop(columns=list(twins.values())).rename(columns=twins)
+
+
+def _header(name: str, lang: str) -> str:
+    return COLUMNS_ZH.get(name, name) if lang == "zh" else name
+
+
+def _unique(header: str, taken: dict) -> str:
+    out, n = header, 2
+    while out in taken:
+        out, n = f"{header} ({n})", n + 1
+    return out
+
+
+def _known(v: Any) -> bool:
+    return v is not None and v is not pd.NA and not (isinstance(v, float) and np.isnan(v))
+
+
+def _is_yes_no(series: pd.Series) -> bool:
+    """An object column holding only booleans (and missing values)."""
+    if series.dtype != object:
+        return False
+    present = series.dropna()
+    return len(present) > 0 and all(isinstance(v, bool | np.bool_) for v in present)
 
 
 def csv_bytes(frame: gpd.GeoDataFrame, lang: str = "en") -> bytes:

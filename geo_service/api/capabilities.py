@@ -4,18 +4,20 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import orjson
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 
-from ..store.base import StoreError
+from ..store.base import Query, StoreError
 from . import html, openapi
 from .dependencies import lang, only_f
 from .openapi import ok, operation
 from .responses import HTML, JSON, OPENAPI, base_url, send
 
 API_PATH, DOCS_PATH = "/api", "/api.html"
+COMPOUNDS = "compounds"
 
 
 def landing_doc(request: Request) -> dict[str, Any]:
@@ -40,8 +42,39 @@ def landing_doc(request: Request) -> dict[str, Any]:
 def landing(request: Request, as_html: bool = Depends(only_f)):
     body = landing_doc(request)
     if as_html:
-        return send(request, html.landing(body, lang(request)), HTML)
+        return send(request, landing_page(request, body), HTML)
     return send(request, orjson.dumps(body), JSON)
+
+
+def landing_page(request: Request, body: dict[str, Any]) -> str:
+    """The HTML landing page: every layer with its count and last change, and the atlases to ask for."""
+    store, base, language = request.app.state.store, base_url(request), lang(request)
+    layers = [{"title": spec.title.get(language), "count": f"{store.count(spec.id):,}",
+               "updated": _day_time(store.last_modified(spec.id)),
+               "href": f"{base}/collections/{spec.id}/items?f=html", "map": f"{base}/map?layers={quote(spec.id)}"}
+              for spec in store.catalog]
+    streets, districts = _places(store)
+    return html.landing(body, language, layers, base=base,
+                        streets=[{"name": n, "href": f"{base}/reports/streets/{quote(n)}.pdf"} for n in streets],
+                        districts=[{"name": n, "href": f"{base}/reports/districts/{quote(n)}.pdf"} for n in districts])
+
+
+def _day_time(stamp: str | None) -> str | None:
+    """2026-12-04T05:01:02.123+00:00 -> 2026-12-04 05:01 (UTC)."""
+    return f"{stamp[:10]} {stamp[11:16]} UTC" if stamp and len(stamp) >= 16 else stamp
+
+
+def _places(store) -> tuple[list[str], list[str]]:
+    """The compounds' streets and districts (the atlases there are to make)."""
+    if COMPOUNDS not in store.catalog:
+        return [], []
+    spec = store.catalog.get(COMPOUNDS)
+    wanted = [f for f in ("street", "district") if spec.has_field(f)]
+    if not wanted:
+        return [], []
+    frame = store.query(COMPOUNDS, Query(properties=wanted)).features
+    names = {f: sorted({str(v) for v in frame[f].dropna() if str(v)}) for f in wanted}
+    return names.get("street", []), names.get("district", [])
 
 
 def conformance(request: Request, as_html: bool = Depends(only_f)):

@@ -121,8 +121,8 @@ class ItemEndpoints:
         links = page_links(request, self.spec.id, ask.query, result.number_matched, result.number_returned, True)
         geoms = np.asarray(result.features.geometry.values, dtype=object)
         conv = from_crs84(ask.crs)
-        wkts = _wkt(conv(geoms) if conv else geoms)
-        return html.items(self.spec, result, links, wkts, lang(request), base_url(request), _now())
+        return html.items(self.spec, result, links, conv(geoms) if conv else geoms, lang(request), base_url(request),
+                          _now())
 
     def item(self, request: Request) -> Response:
         cid, store = self.spec.id, request.app.state.store

@@ -69,6 +69,15 @@ def fmt_num(v, digits: int = 1) -> str:
     return DASH if missing(v) else f"{float(v):,.{digits}f}"
 
 
+def fmt_count(v, digits: int = 1) -> str:
+    """A count that may be fractional (parking demand = households × ratio): whole ones without
+    decimals (需求 340, not 340.0), thousands separated."""
+    if missing(v):
+        return DASH
+    value = round(float(v), digits)
+    return f"{int(value):,}" if value.is_integer() else f"{value:,.{digits}f}"
+
+
 def fmt_pct(share) -> str:
     """A 0-1 share as a percentage with one decimal (how coverage is printed everywhere in a report)."""
     return DASH if missing(share) else f"{float(share) * 100:.1f}%"
@@ -292,13 +301,13 @@ class ReportRenderer:
         out = []
         gap = d.row("parking-gaps", cid)
         if gap is not None:
-            demand, supply, spaces = fmt_num(gap["demand"]), fmt_int(gap["supply"]), fmt_int(gap["gap_spaces"])
+            demand, supply, spaces = fmt_count(gap["demand"]), fmt_int(gap["supply"]), fmt_int(gap["gap_spaces"])
             per_100 = fmt_num(gap["gap_per_100_households"])
             if gap["gap_spaces"] > 0:
-                line = t(f"需求 {demand} · 供给 {supply} · 缺口 {spaces} 个泊位（每百户 {per_100}）",
+                line = t(f"需求 {demand} 个 · 供给 {supply} 个 · 缺口 {spaces} 个泊位（每百户 {per_100} 个）",
                          f"demand {demand} · supply {supply} · gap {spaces} spaces ({per_100} per 100 households)")
             else:
-                line = t(f"需求 {demand} · 供给 {supply} · 缺口 0 个泊位（供给充足）",
+                line = t(f"需求 {demand} 个 · 供给 {supply} 个 · 缺口 0 个泊位（供给充足）",
                          f"demand {demand} · supply {supply} · gap 0 spaces")
             basis = t("按登记车辆数", "registered vehicles") if gap["demand_source"] == "registered_vehicles" \
                 else t(f"按户数 × {gap['ratio']:g}", f"households × {gap['ratio']:g}")

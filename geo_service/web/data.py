@@ -53,13 +53,13 @@ class Overlay:
 
 OVERLAYS = {o.name: o for o in (
     Overlay("hydrant-circles", Title("消火栓保护范围", "Hydrant protection radius"), "circles", 14,
-            analysis="hydrant-coverage", color="#1e88e5"),
+            analysis="hydrant-coverage", color="#ffaabb"),
     Overlay("hydrant-uncovered", Title("消火栓未覆盖区域", "Areas beyond hydrant reach"), "areas", 12,
             analysis="hydrant-coverage", part="compounds", fields=("name", "uncovered_m2", "covered_share"),
-            color="#d50000"),
+            color="#994455"),
     Overlay("shared-parking", Title("错时共享停车安排", "Shared parking arrangements"), "lines", 12,
             analysis="shared-parking", part="arrangements",
-            fields=("compound_name", "lot_name", "lot_kind", "spaces", "distance_m"), color="#6a1b9a"),
+            fields=("compound_name", "lot_name", "lot_kind", "spaces", "distance_m"), color="#225522"),
 )}
 
 
@@ -174,7 +174,7 @@ class MapData:
             limit = min(limit, int(viewport.pixel_area(bbox, zoom) / self.cluster_px**2))
         head = {"layer": layer, "zoom": zoom, "scheme": scheme.name, "numberMatched": int(len(pos))}
         if len(pos) > limit and zoom < MAX_ZOOM and not full:
-            clusters, singles = viewport.grid_clusters(index, pos, zoom, keys)
+            clusters, singles = viewport.grid_clusters(index, pos, zoom, keys, ranks=scheme.ranks())
             return orjson.dumps({**head, "mode": "clusters", "clusters": clusters, "singles": singles})
         features = self.features(layer, scheme, index.ids[pos], zoom=None if full else zoom, full=full)
         return orjson.dumps({**head, "mode": "features"})[:-1] + b',"features":[' + b",".join(features) + b"]}"

@@ -119,7 +119,7 @@ def build(page: MapPage) -> folium.Map:
     texts = TEXTS.get(page.lang, TEXTS["en"])
     # Our JS draws on its own canvas; the map's default (SVG) stays for plugins that style SVG paths.
     m = folium.Map(location=[31.2, 121.45], zoom_start=12, tiles=None, control_scale=False, prefer_canvas=False,
-                   zoom_snap=0.5, max_zoom=20)
+                   zoom_snap=0.25, max_zoom=20)  # quarter levels: the data fill the window
     m.default_js, m.default_css = [], []  # instance lists: folium's class lists point at CDNs
 
     base_refs = []

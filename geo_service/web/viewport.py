@@ -78,10 +78,13 @@ class LayerIndex:
 
 
 def grid_clusters(index: LayerIndex, pos: np.ndarray, zoom: int, keys: Sequence[str],
-                  cell_px: int = CELL_PX) -> tuple[list[list], list[list]]:
+                  cell_px: int = CELL_PX, ranks: np.ndarray | None = None) -> tuple[list[list], list[list]]:
     """Cluster the features at ``pos`` into grid cells: ([lon, lat, count, class key], ...) per cell
-    with the members' mean position and most common class, and, for point layers, cells holding a
-    single feature as [id, lon, lat, class key] so they draw as that feature."""
+    with the members' mean position and class, and, for point layers, cells holding a single feature
+    as [id, lon, lat, class key] so they draw as that feature.
+
+    A cell's class is the worst one present when ``ranks`` (per key, 0 = worst) orders the classes,
+    so one faulty hydrant among fifty working ones still shows; else the most common one."""
     if not len(pos):
         return [], []
     cell = metres_per_px(zoom) * cell_px
@@ -92,7 +95,7 @@ def grid_clusters(index: LayerIndex, pos: np.ndarray, zoom: int, keys: Sequence[
     lon = np.bincount(inv, weights=index.lon[pos], minlength=n_cells) / counts
     lat = np.bincount(inv, weights=index.lat[pos], minlength=n_cells) / counts
     by_class = np.bincount(inv * k + np.minimum(index.classes[pos], k - 1), minlength=n_cells * k)
-    dominant = by_class.reshape(n_cells, k).argmax(axis=1)
+    dominant = _cell_class(by_class.reshape(n_cells, k), ranks)
     lon, lat = np.round(lon, 6).tolist(), np.round(lat, 6).tolist()
     clusters, singles = [], []
     single_cells = counts == 1
@@ -105,6 +108,15 @@ def grid_clusters(index: LayerIndex, pos: np.ndarray, zoom: int, keys: Sequence[
     for c in np.flatnonzero(~single_cells if index.points else np.ones(n_cells, bool)).tolist():
         clusters.append([lon[c], lat[c], int(counts[c]), keys[int(dominant[c])]])
     return clusters, singles
+
+
+def _cell_class(by_class: np.ndarray, ranks: np.ndarray | None) -> np.ndarray:
+    """Per cell (row of class counts): the worst class present by ``ranks``, else the most common."""
+    if ranks is None:
+        return by_class.argmax(axis=1)
+    big = np.iinfo(np.int32).max
+    ranked = np.where(by_class > 0, np.asarray(ranks, dtype=np.int32)[None, :], big)
+    return ranked.argmin(axis=1)
 
 
 def coordinate_decimals(zoom: int) -> int:

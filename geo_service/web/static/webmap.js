@@ -122,8 +122,12 @@
     this.cache = {};
     this.cacheOrder = [];
     this.focusId = cfg.focus ? cfg.focus.id : null;
-    // Our (many) shapes go on one canvas; plugins keep the map's SVG default (leaflet-measure styles SVG paths).
-    this.canvas = L.canvas({ padding: 0.3 });
+    // Our (many) shapes go on two canvases, areas in a pane under points, so compounds are always drawn
+    // first whatever loads first; plugins keep the map's SVG default (leaflet-measure styles SVG paths).
+    map.createPane("cgis-areas").style.zIndex = 390;
+    map.createPane("cgis-points").style.zIndex = 420;
+    this.canvas = L.canvas({ padding: 0.3, pane: "cgis-areas" });
+    this.pointCanvas = L.canvas({ padding: 0.3, pane: "cgis-points" });
     this.shift = false;
     this.basemaps = refs.basemaps;
     this.layers = {};
@@ -140,16 +144,16 @@
     });
     this.basemaps.forEach(function (b) { if (b[1] && map.hasLayer(b[0])) { self.shift = true; } });
 
-    if (cfg.bounds) {
-      var b = cfg.bounds;
-      map.fitBounds(L.latLngBounds(this.toLatLng(b[0], b[1]), this.toLatLng(b[2], b[3])), { animate: false });
-    }
     L.control.scale({ imperial: false, position: "bottomleft" }).addTo(map);
     this.legend = this.legendControl().addTo(map);
     this.searchControl().addTo(map);
+    this.panel = this.panelControl().addTo(map);
+    this.fit();
 
     var refresh = debounce(function () { self.refresh(); }, 120);
     map.on("moveend", refresh);
+    map.on("zoomend", function () { self.declutter(); });
+    map.on("resize", function () { self.fitLegend(); });
     map.on("overlayadd overlayremove", function () { self.refresh(); self.updateLegend(); });
     map.on("baselayerchange", function (e) {
       var shift = self.basemaps.some(function (b) { return b[1] && b[0] === e.layer; });
@@ -161,6 +165,29 @@
     this.refresh();
     this.updateLegend();
   }
+
+  /* Open on the data: the whole extent, or (compound page) the compound clear of the details panel. */
+  App.prototype.fit = function () {
+    var b = this.cfg.bounds;
+    if (!b) { return; }
+    var box = L.latLngBounds(this.toLatLng(b[0], b[1]), this.toLatLng(b[2], b[3]));
+    var side = this.focusId !== null && this.focusId !== undefined ? this.panelWidth() + 20 : 10;
+    this.map.fitBounds(box, { animate: false, paddingTopLeft: [side, 40], paddingBottomRight: [side, 10] });
+  };
+
+  App.prototype.panelWidth = function () {
+    var size = this.map.getSize();
+    return Math.min(320, Math.round(size.x * 0.34));
+  };
+
+  /* The legend fits between the layer switcher and the map's bottom edge, scrolling inside when longer. */
+  App.prototype.fitLegend = function () {
+    var box = this.legendBox, layers = this.map.getContainer().querySelector(".leaflet-control-layers");
+    if (!box) { return; }
+    var mapRect = this.map.getContainer().getBoundingClientRect();
+    var top = layers ? layers.getBoundingClientRect().bottom - mapRect.top : 0;
+    box.style.maxHeight = Math.max(80, Math.floor(mapRect.height - top - 40)) + "px";
+  };
 
   App.prototype.toLatLng = function (lon, lat) {
     var p = this.shift ? toGcj(lon, lat) : [lon, lat];
@@ -297,7 +324,7 @@
       });
     } else {
       var gj = L.geoJSON(data.features, {
-        renderer: this.canvas,
+        renderer: lay.cfg.kind === "point" ? this.pointCanvas : this.canvas,
         coordsToLatLng: function (c) { return self.toLatLng(c[0], c[1]); },
         pointToLayer: function (f, ll) { return self.pointMarker(lay, ll, f.properties._c); },
         style: function (f) {  // GeoJSON styles every path, circle markers too: only areas and lines here
@@ -308,7 +335,40 @@
       group.addLayer(gj);
     }
     this.updateLegend();
+    this.declutter();
     if (lay.cfg.id === "compounds") { this.openFocus(); }
+  };
+
+  /* Cluster discs of every layer moved apart so no count hides another: the biggest stay where they
+     are, each other one goes to the nearest free spot on rings around its place (a few pixels off). */
+  App.prototype.declutter = function () {
+    var self = this, all = [], placed = [];
+    this.order.forEach(function (id) {
+      var lay = self.layers[id];
+      if (lay.mode !== "clusters" || !self.map.hasLayer(lay.group)) { return; }
+      lay.group.eachLayer(function (m) { if (m.cgisHome) { all.push(m); } });
+    });
+    all.sort(function (a, b) { return b.cgisSize - a.cgisSize; });
+    all.forEach(function (m) {
+      var home = self.map.latLngToLayerPoint(m.cgisHome), r = m.cgisSize / 2, spot = home;
+      for (var ring = 0; ring < 40; ring += 1) {
+        spot = self.freeSpot(home, r, ring * 4, placed);
+        if (spot) { break; }
+      }
+      spot = spot || home;
+      placed.push({ p: spot, r: r });
+      m.setLatLng(self.map.layerPointToLatLng(spot));
+    });
+  };
+
+  App.prototype.freeSpot = function (home, r, dist, placed) {
+    var steps = dist === 0 ? 1 : Math.max(8, Math.round(dist * 1.5));
+    for (var i = 0; i < steps; i += 1) {
+      var a = 2 * Math.PI * i / steps, p = L.point(home.x + dist * Math.cos(a), home.y + dist * Math.sin(a));
+      var clear = placed.every(function (q) { return p.distanceTo(q.p) >= r + q.r + 2; });
+      if (clear) { return p; }
+    }
+    return null;
   };
 
   App.prototype.color = function (lay, key) {
@@ -323,13 +383,13 @@
 
   App.prototype.pointMarker = function (lay, ll, key) {
     var opts = { radius: lay.cfg.radius + 1, color: "#ffffff", weight: 1, fillColor: this.color(lay, key),
-                 fillOpacity: 0.95, renderer: this.canvas };
+                 fillOpacity: 0.95, renderer: this.pointCanvas };
     return lay.cfg.marker === "square" ? new SquareMarker(ll, opts) : L.circleMarker(ll, opts);
   };
 
   App.prototype.clusterMarker = function (lay, c) {
     var self = this, n = c[2];
-    var size = n < 10 ? 20 : n < 100 ? 24 : n < 1000 ? 30 : 36;
+    var size = n < 10 ? 18 : n < 100 ? 22 : n < 1000 ? 26 : 30;
     var box = el("div", "cgis-cluster cgis-cluster-" + (lay.cfg.kind === "point" ? "point" : "area"));
     box.style.background = this.color(lay, c[3]);
     box.style.width = box.style.height = size + "px";
@@ -338,15 +398,23 @@
     var m = L.marker(ll, { icon: L.divIcon({ html: box, className: "cgis-cluster-icon", iconSize: [size, size] }),
                            keyboard: false, title: lay.cfg.title + ": " + n });
     m.on("click", function () { self.map.setView(ll, Math.min(self.zoom() + 2, 19)); });
+    m.cgisHome = ll;
+    m.cgisSize = size;
     return m;
   };
 
   App.prototype.bind = function (lay, id, feature, layer) {
     var self = this, props = feature ? feature.properties : {};
     lay.byId[id] = layer;
+    layer.cgisId = id;
+    layer.cgisProps = props;
     var label = lay.cfg.label && props[lay.cfg.label];
     if (label !== undefined && label !== null && label !== "") {
       layer.bindTooltip(function () { return el("span", "cgis-tooltip", label); }, { sticky: true, direction: "top" });
+    }
+    if (lay.cfg.id === "compounds") {  // details in the side panel, so the compound stays in sight
+      layer.on("click", function () { self.showPanel(lay, id, props, layer); });
+      return;
     }
     var box = null;  // Leaflet calls the content function on every update: build (and fetch) once per opening
     layer.bindPopup(function () { box = box || self.popup(lay, id, props, layer); return box; },
@@ -375,7 +443,7 @@
           Object.keys(f.properties || {}).forEach(function (k) { merged[k] = f.properties[k]; });
           if (props && props._v !== undefined) { merged._v = props._v; merged._c = props._c; }
           self.fillPopup(box, lay, id, merged);
-          var p = layer.getPopup();
+          var p = layer.getPopup && layer.getPopup();
           if (p) { p.update(); }
         })
         .catch(function () {
@@ -443,8 +511,47 @@
     var lay = this.layers.compounds, target = lay && lay.byId[this.focusId];
     if (!target) { return; }
     this.focusId = null;
-    if (target.setStyle) { target.setStyle({ weight: 4 }); }
-    if (target.openPopup) { target.openPopup(); }
+    this.showPanel(lay, target.cgisId, target.cgisProps || {}, target);
+  };
+
+  // ------------------------------------------------------------ the compound details panel
+
+  App.prototype.panelControl = function () {
+    var self = this, ctl = L.control({ position: "topleft" });
+    ctl.onAdd = function () {
+      var box = el("div", "cgis-panel");  // not leaflet-bar: it styles every <a> as a 26 px button
+      box.style.display = "none";
+      L.DomEvent.disableClickPropagation(box);
+      L.DomEvent.disableScrollPropagation(box);
+      var close = el("button", "cgis-panel-close", "×");
+      close.type = "button";
+      close.setAttribute("aria-label", self.cfg.lang === "zh" ? "关闭" : "Close");
+      close.addEventListener("click", function () { self.hidePanel(); });
+      self.panelBody = el("div", "cgis-panel-body");
+      box.appendChild(close);
+      box.appendChild(self.panelBody);
+      self.panelBox = box;
+      return box;
+    };
+    return ctl;
+  };
+
+  App.prototype.showPanel = function (lay, id, props, layer) {
+    if (this.selected && this.selected.setStyle) { this.selected.setStyle({ weight: lay.cfg.weight }); }
+    this.selected = layer;
+    if (layer.setStyle) { layer.setStyle({ weight: 4 }); }
+    var body = this.popup(lay, id, props, layer);
+    this.panelBody.textContent = "";
+    this.panelBody.appendChild(body);
+    this.panelBox.style.width = this.panelWidth() + "px";
+    this.panelBox.style.maxHeight = Math.max(120, this.map.getSize().y - 150) + "px";
+    this.panelBox.style.display = "";
+  };
+
+  App.prototype.hidePanel = function () {
+    if (this.selected && this.selected.setStyle) { this.selected.setStyle({ weight: this.layers.compounds.cfg.weight }); }
+    this.selected = null;
+    this.panelBox.style.display = "none";
   };
 
   // ------------------------------------------------------------ overlays
@@ -496,11 +603,15 @@
       var box = el("div", "cgis-legend leaflet-bar");
       L.DomEvent.disableClickPropagation(box);
       L.DomEvent.disableScrollPropagation(box);
+      var details = el("details", "cgis-legend-details");  // collapsible: the summary line folds it
+      details.open = true;
+      details.appendChild(el("summary", "cgis-legend-title", self.t.legend));
       self.legendBody = el("div", "cgis-legend-body");
       self.statusEl = el("div", "cgis-status");
-      box.appendChild(el("div", "cgis-legend-title", self.t.legend));
-      box.appendChild(self.legendBody);
+      details.appendChild(self.legendBody);
+      box.appendChild(details);
       box.appendChild(self.statusEl);
+      self.legendBox = box;
       return box;
     };
     return ctl;
@@ -543,14 +654,16 @@
       if (lay.cfg.legend.classes.length > 1 || lay.cfg.legend.classes[0].key !== "_all") {
         sec.appendChild(el("div", "cgis-legend-scheme", lay.cfg.legend.title));
       }
+      var rows = el("div", "cgis-legend-classes");
       lay.cfg.legend.classes.forEach(function (c) {
         var row = el("div", "cgis-legend-row");
         var sw = el("span", "cgis-swatch cgis-swatch-" + (lay.cfg.kind === "point" ? lay.cfg.marker : "area"));
         sw.style.background = c.color;
         row.appendChild(sw);
         row.appendChild(el("span", null, c.label));
-        sec.appendChild(row);
+        rows.appendChild(row);
       });
+      sec.appendChild(rows);
       body.appendChild(sec);
     });
     Object.keys(this.overlays).forEach(function (name) {
@@ -569,6 +682,7 @@
       body.appendChild(row);
     });
     if (anyClusters) { body.appendChild(el("div", "cgis-muted", this.t.cluster_hint)); }
+    this.fitLegend();
   };
 
   // ------------------------------------------------------------ search
@@ -650,7 +764,9 @@
     this.focusId = hit.id;
     if (input) { input.value = hit.name || ""; }
     if (list) { list.textContent = ""; }
-    this.map.fitBounds(L.latLngBounds(sw, ne), { maxZoom: 17, padding: [40, 40] });
+    // as wide a margin on the right as the details panel takes on the left: the compound stays centred
+    var side = this.panelWidth() + 20;
+    this.map.fitBounds(L.latLngBounds(sw, ne), { maxZoom: 17, padding: [side, 40] });
     this.openFocus();
   };
 
