@@ -6,6 +6,16 @@ in memory as column arrays plus an rtree (libspatialindex) over feature position
 write is one SQLite transaction and then patches the in-memory copy. A per-layer version
 row, bumped by triggers on every row change, lets any process see another's commits
 (`PRAGMA data_version` tells cheaply that *something* changed).
+
+Change detection stays off the hot path: each thread keeps its own small connection and asks it
+`PRAGMA data_version` at most every CHECK_INTERVAL_S (monotonic clock), without any lock shared
+between requests. Only when another connection has committed does it take the store lock and reload
+the layers whose version moved. Staleness bound: a read that starts CHECK_INTERVAL_S (0.1 s) or more
+after another process's commit sees that commit (plus, for the first such read, the time to reload
+the changed layer); this process's own writes are seen at once.
+
+Reads of the in-memory layers take only `_mem`, held for microseconds; `_lock` serialises the main
+SQLite connection (writes, reloads) and is never taken by a read unless the file changed.
 """
 
 from __future__ import annotations
@@ -13,6 +23,7 @@ from __future__ import annotations
 import datetime as dt
 import sqlite3
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -33,8 +44,10 @@ from . import mvt
 from .base import AUDIT_KEYS, Bounds, FeatureStore, check_write
 from .errors import Conflict, InvalidQuery, NotFound
 from .filtering import coerce_value
-from .geojson import FeatureCache, GeoJSONPage
+from .geojson import FeatureCache, GeoJSONPage, encode_features
 from .query import FILTER_OPS, PREDICATES, Filter, ImportSummary, Query, QueryResult, check_bbox, check_properties
+
+CHECK_INTERVAL_S = 0.1  # how long another process's commit may stay unseen (per thread)
 
 _PANDAS_DTYPES = {"string": object, "integer": "Int64", "number": "float64", "boolean": "boolean",
                   "date": object, "datetime": object}
@@ -51,9 +64,10 @@ class _Layer:
     """One layer's rows in memory. Positions are stable; deleted rows are only marked dead."""
 
     def __init__(self, spec: LayerSpec, version: int, ids: np.ndarray, geoms: np.ndarray,
-                 attrs: pd.DataFrame):
+                 attrs: pd.DataFrame, updated: str = ""):
         self.spec = spec
         self.version = version
+        self.updated = updated  # gcs_layer_state.updated of this version: Last-Modified without a query
         self.ids = ids.astype(np.int64)
         self.geoms = geoms
         self.attrs = attrs.reset_index(drop=True)
@@ -61,6 +75,7 @@ class _Layer:
         self.bounds = shapely.bounds(geoms) if len(geoms) else np.empty((0, 4))
         self.pos_of = dict(zip(self.ids.tolist(), range(len(ids)), strict=True))
         self.points_only = spec.geometry_types == ("Point",)
+        self.id_ordered = bool(np.all(np.diff(self.ids) > 0))  # position order is id order: sort positions
         self.rtree = self._build_rtree()
 
     def _build_rtree(self) -> rtree_index.Index:
@@ -81,9 +96,23 @@ class _Layer:
         pos = pos.astype(np.int64)
         return pos[self.alive[pos]]
 
+    def bbox_hits(self, bbox: tuple[float, float, float, float]) -> np.ndarray:
+        """Positions of live features intersecting ``bbox``: the index's candidates, tested exactly only
+        where the bbox does not contain the feature's envelope (points never need the test)."""
+        pos = self.bbox_positions(bbox)
+        if self.points_only or not len(pos):
+            return pos
+        b = self.bounds[pos]
+        edge = ~((b[:, 0] >= bbox[0]) & (b[:, 1] >= bbox[1]) & (b[:, 2] <= bbox[2]) & (b[:, 3] <= bbox[3]))
+        if edge.any():
+            edge[edge] = ~shapely.intersects(self.geoms[pos[edge]], shapely.box(*bbox))
+            pos = pos[~edge]
+        return pos
+
     # ---- patching after single-feature writes
     def append(self, fid: int, props: dict[str, Any], geom: BaseGeometry) -> None:
         pos = len(self.ids)
+        self.id_ordered = self.id_ordered and (pos == 0 or fid > self.ids[-1])
         self.ids = np.append(self.ids, fid)
         self.geoms = np.append(self.geoms, np.array([geom], dtype=object))
         b = np.array(geom.bounds, dtype=float)
@@ -146,6 +175,15 @@ def _column_values(series: pd.Series) -> list[Any]:
     return [_sql_value(v) for v in values]
 
 
+class _Watch(threading.local):
+    """Per thread: its own connection for `PRAGMA data_version`, the value last seen, when to ask next."""
+
+    def __init__(self) -> None:
+        self.conn: sqlite3.Connection | None = None
+        self.seen: int | None = None
+        self.due = 0.0
+
+
 class GeoPackageStore(FeatureStore):
     def __init__(self, path: Path | str, catalog: Catalog, metric_crs: str | None = None,
                  service_area: Bounds | None = None):
@@ -155,7 +193,10 @@ class GeoPackageStore(FeatureStore):
         self._tile_sources = SingleFlightCache(16)  # a layer ready for tiling, per version stamp
         self._tiles = SingleFlightCache(512)  # encoded tiles: map clients ask the same tiles again and again
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._lock = threading.RLock()
+        self._lock = threading.RLock()  # the main connection: writes, reloads
+        self._mem = threading.RLock()  # the in-memory layers: held only while reading or patching them
+        self._watch = _Watch()
+        self._watch_conns: list[sqlite3.Connection] = []
         self._conn = sqlite3.connect(str(self.path), isolation_level=None, check_same_thread=False,
                                      timeout=60)
         fmt.register_functions(self._conn)
@@ -203,19 +244,20 @@ class GeoPackageStore(FeatureStore):
     def _pragma_data_version(self) -> int:
         return self._conn.execute("PRAGMA data_version").fetchone()[0]
 
-    def _versions(self) -> dict[str, int]:
-        return dict(self._conn.execute("SELECT layer, version FROM gcs_layer_state"))
+    def _versions(self) -> dict[str, tuple[int, str]]:
+        return {layer: (v, updated or "") for layer, v, updated in
+                self._conn.execute("SELECT layer, version, updated FROM gcs_layer_state")}
 
     def _load_all(self) -> None:
         self._conn.execute("BEGIN")
         try:
             versions = self._versions()
             for spec in self.catalog:
-                self._layers[spec.id] = self._read_layer(spec, versions.get(spec.id, 0))
+                self._layers[spec.id] = self._read_layer(spec, *versions.get(spec.id, (0, "")))
         finally:
             self._conn.execute("COMMIT")
 
-    def _read_layer(self, spec: LayerSpec, version: int) -> _Layer:
+    def _read_layer(self, spec: LayerSpec, version: int, updated: str) -> _Layer:
         """Read one table (call inside a read transaction so rows and version agree)."""
         names = spec.field_names
         cols = ", ".join(fmt.q(n) for n in names)
@@ -230,7 +272,7 @@ class GeoPackageStore(FeatureStore):
             ids = np.empty(0, dtype=np.int64)
             geoms = np.empty(0, dtype=object)
             attrs = pd.DataFrame({n: pd.Series([], dtype=object) for n in names})
-        return _Layer(spec, version, ids, geoms, _typed(attrs, spec))
+        return _Layer(spec, version, ids, geoms, _typed(attrs, spec), updated)
 
     def _sync(self) -> None:
         """See commits made by other connections/processes (cheap when nothing changed)."""
@@ -242,11 +284,29 @@ class GeoPackageStore(FeatureStore):
             self._data_version = self._pragma_data_version()
             versions = self._versions()
             for spec in self.catalog:
-                v = versions.get(spec.id, 0)
+                v, updated = versions.get(spec.id, (0, ""))
                 if self._layers[spec.id].version != v:
-                    self._layers[spec.id] = self._read_layer(spec, v)
+                    self._layers[spec.id] = self._read_layer(spec, v, updated)  # one atomic swap per layer
         finally:
             self._conn.execute("COMMIT")
+
+    def _fresh(self) -> None:
+        """Reload what another process changed; on the hot path a clock read, at most every
+        CHECK_INTERVAL_S a `PRAGMA data_version` on this thread's own connection (no shared lock)."""
+        w = self._watch
+        now = time.monotonic()
+        if now < w.due:
+            return
+        w.due = now + CHECK_INTERVAL_S
+        if w.conn is None:
+            w.conn = sqlite3.connect(str(self.path), isolation_level=None, check_same_thread=False, timeout=60)
+            with self._mem:
+                self._watch_conns.append(w.conn)
+        dv = w.conn.execute("PRAGMA data_version").fetchone()[0]
+        if dv != w.seen:
+            with self._lock:
+                self._sync()
+            w.seen = dv  # only once synced: a failed reload is retried at the next check
 
     def _layer(self, layer: str) -> _Layer:
         if layer not in self._layers:
@@ -255,18 +315,22 @@ class GeoPackageStore(FeatureStore):
 
     # ---------------------------------------------------------------- reads
     def version(self, layer: str) -> int:
-        with self._lock:
-            self._sync()
-            return self._layer(layer).version
+        self._fresh()
+        return self._layer(layer).version
 
     def last_modified(self, layer: str) -> str:
-        with self._lock:
-            row = self._conn.execute("SELECT updated FROM gcs_layer_state WHERE layer = ?", (layer,)).fetchone()
-            return row[0] if row else ""
+        self._fresh()
+        return self._layer(layer).updated
+
+    def layer_state(self, layer: str) -> tuple[int, str | None]:
+        self._fresh()
+        with self._mem:
+            lay = self._layer(layer)
+            return lay.version, lay.updated
 
     def extent(self, layer: str) -> tuple[float, float, float, float] | None:
-        with self._lock:
-            self._sync()
+        self._fresh()
+        with self._mem:
             lay = self._layer(layer)
             b = lay.bounds[lay.alive]
             if not len(b):
@@ -274,8 +338,8 @@ class GeoPackageStore(FeatureStore):
             return (float(b[:, 0].min()), float(b[:, 1].min()), float(b[:, 2].max()), float(b[:, 3].max()))
 
     def get(self, layer: str, feature_id: int) -> dict[str, Any]:
-        with self._lock:
-            self._sync()
+        self._fresh()
+        with self._mem:
             lay = self._layer(layer)
             pos = lay.pos_of.get(int(feature_id))
             if pos is None:
@@ -286,37 +350,43 @@ class GeoPackageStore(FeatureStore):
 
     def query(self, layer: str, query: Query | None = None) -> QueryResult:
         q = query or Query()
-        with self._lock:
-            self._sync()
+        self._fresh()
+        with self._mem:
             lay = self._layer(layer)
-            pos = self._spatial_positions(lay, q)
-            if q.ids is not None:
-                wanted = [lay.pos_of[i] for i in map(int, q.ids) if i in lay.pos_of]
-                keep = np.asarray(wanted, dtype=np.int64)
-                pos = keep if pos is None else np.intersect1d(pos, keep)
-            if pos is None:
-                pos = lay.live_positions()
-            for flt in q.filters:
-                pos = pos[self._filter_mask(lay, pos, flt)]
-            matched = len(pos)
-            pos = self._sorted(lay, pos, q.sort)
-            if q.offset:
-                pos = pos[q.offset:]
-            if q.limit is not None:
-                pos = pos[: q.limit]
+            pos, matched = self._select(lay, q)
             fields = check_properties(lay.spec, q.properties)
-            attrs = lay.attrs.iloc[pos][fields]
-            attrs.index = pd.Index(lay.ids[pos], name="id")
-            frame = gpd.GeoDataFrame(attrs, geometry=gpd.array.from_shapely(lay.geoms[pos], crs="EPSG:4326"))
-            return QueryResult(frame, matched)
+            return QueryResult(self._frame(lay, pos, fields), matched)
+
+    def _frame(self, lay: _Layer, pos: np.ndarray, fields: list[str]) -> gpd.GeoDataFrame:
+        attrs = lay.attrs.iloc[pos][fields]
+        attrs.index = pd.Index(lay.ids[pos], name="id")
+        return gpd.GeoDataFrame(attrs, geometry=gpd.array.from_shapely(lay.geoms[pos], crs="EPSG:4326"))
+
+    def _select(self, lay: _Layer, q: Query) -> tuple[np.ndarray, int]:
+        """Positions of the page in order, and numberMatched: index, numpy and (for filters/sortby) the
+        column arrays of this layer version; no frame is built."""
+        pos = self._spatial_positions(lay, q)
+        if q.ids is not None:
+            wanted = [lay.pos_of[i] for i in map(int, q.ids) if i in lay.pos_of]
+            keep = np.asarray(wanted, dtype=np.int64)
+            pos = keep if pos is None else np.intersect1d(pos, keep)
+        if pos is None:
+            pos = lay.live_positions()
+        for flt in q.filters:
+            pos = pos[self._filter_mask(lay, pos, flt)]
+        matched = len(pos)
+        pos = self._sorted(lay, pos, q.sort)
+        if q.offset:
+            pos = pos[q.offset:]
+        if q.limit is not None:
+            pos = pos[: q.limit]
+        return pos, matched
 
     def _spatial_positions(self, lay: _Layer, q: Query) -> np.ndarray | None:
         pos = None
         if q.bbox is not None:
             minx, miny, maxx, maxy = check_bbox(q.bbox)
-            pos = lay.bbox_positions((minx, miny, maxx, maxy))
-            if not lay.points_only and len(pos):
-                pos = pos[shapely.intersects(lay.geoms[pos], shapely.box(minx, miny, maxx, maxy))]
+            pos = lay.bbox_hits((minx, miny, maxx, maxy))
         if q.geometry is not None:
             if q.predicate not in PREDICATES:
                 raise InvalidQuery(f"unknown spatial predicate {q.predicate!r}; use one of {', '.join(PREDICATES)}")
@@ -348,24 +418,28 @@ class GeoPackageStore(FeatureStore):
 
     # ---------------------------------------------------------------- encoded output
     def geojson_page(self, layer: str, query: Query | None = None, crs: str = CRS84) -> GeoJSONPage:
-        """Pages with every property come from the per-feature byte cache (one per CRS asked for):
-        ids -> cached bytes, encoding only features not seen since the layer last changed."""
+        """Pages with every property: positions from the index and numpy (``_select``), then each feature's
+        bytes from the per-version, per-CRS cache, encoding only features not seen since the layer last
+        changed. Nothing per request builds a frame once the cache is warm."""
         q = query or Query()
         if q.properties is not None:
             return super().geojson_page(layer, q, crs)
-        with self._lock:  # the rows and the version they belong to, together
-            result = self.query(layer, q)
-            version = self._layers[layer].version
-        encoded = self._features.features(layer, version, result.features, "" if crs == CRS84 else crs,
-                                          from_crs84(crs))
-        return GeoJSONPage(encoded, result.number_matched)
+        self._fresh()
+        with self._mem:  # the rows and the version they belong to, together
+            lay = self._layer(layer)
+            pos, matched = self._select(lay, q)
+            fields = lay.spec.field_names
+            transform = from_crs84(crs)
+            encoded = self._features.features(
+                layer, lay.version, lay.ids[pos].tolist(), "" if crs == CRS84 else crs,
+                lambda missing: encode_features(self._frame(lay, pos[missing], fields), transform=transform))
+        return GeoJSONPage(encoded, matched)
 
     def tile(self, layer: str, z: int, x: int, y: int) -> bytes:
         mvt.check_tile(z, x, y)
-        with self._lock:
-            self._sync()
-            lay = self._layer(layer)
-            version = lay.version
+        self._fresh()
+        lay = self._layer(layer)
+        version = lay.version
 
         def source() -> mvt.TileSource:
             frame = self.query(layer, Query()).features
@@ -412,7 +486,7 @@ class GeoPackageStore(FeatureStore):
 
     def _sorted(self, lay: _Layer, pos: np.ndarray, sort: list[tuple[str, bool]]) -> np.ndarray:
         if not sort:
-            return pos[np.argsort(lay.ids[pos], kind="stable")]
+            return np.sort(pos) if lay.id_ordered else pos[np.argsort(lay.ids[pos], kind="stable")]
         keys = {}
         for name, _asc in sort:
             if name == "id":
@@ -440,25 +514,26 @@ class GeoPackageStore(FeatureStore):
     def _finish_write(self, layer: str, before: int, apply) -> None:
         """Commit, then patch memory, or reload if someone else wrote in between."""
         try:
-            after = self._conn.execute("SELECT version FROM gcs_layer_state WHERE layer = ?",
-                                       (layer,)).fetchone()[0]
+            after, updated = self._conn.execute("SELECT version, updated FROM gcs_layer_state WHERE layer = ?",
+                                                (layer,)).fetchone()
             self._touch_contents(layer)
             self._conn.execute("COMMIT")
         except BaseException:
             self._conn.execute("ROLLBACK")
             raise
-        lay = self._layers[layer]
-        if lay.version == before:
-            apply(lay)
-            lay.version = after
-        else:
-            self._reload(layer)
+        with self._mem:
+            lay = self._layers[layer]
+            if lay.version == before:
+                apply(lay)
+                lay.version, lay.updated = after, updated
+                return
+        self._reload(layer)
 
     def _reload(self, layer: str) -> None:
         self._conn.execute("BEGIN")
         try:
-            v = self._versions().get(layer, 0)
-            self._layers[layer] = self._read_layer(self.catalog.get(layer), v)
+            v, updated = self._versions().get(layer, (0, ""))
+            self._layers[layer] = self._read_layer(self.catalog.get(layer), v, updated)
         finally:
             self._conn.execute("COMMIT")
 
@@ -668,6 +743,10 @@ class GeoPackageStore(FeatureStore):
             except sqlite3.Error:
                 pass
             self._conn.close()
+        with self._mem:
+            for conn in self._watch_conns:
+                conn.close()
+            self._watch_conns.clear()
 
 
 def _feature_json(feat: dict[str, Any] | None) -> str | None:
