@@ -185,6 +185,8 @@ class _Watch(threading.local):
 
 
 class GeoPackageStore(FeatureStore):
+    reads_in_memory = True  # only a reload after another process's commit touches the disk
+
     def __init__(self, path: Path | str, catalog: Catalog, metric_crs: str | None = None,
                  service_area: Bounds | None = None):
         super().__init__(catalog, metric_crs, service_area)
