@@ -79,8 +79,12 @@ def test_other_process_write_is_seen_within_the_bound_and_never_stale_after(tmp_
                     assert store.version("fire_hydrants") > before
                 assert f'"status":"{status}"' in _in_new_thread(store, fid)
                 before = store.version("fire_hydrants")
-                time.sleep(0.05)
-                late = [s for (when, s, _) in other_thread_views if when >= committed + CHECK_INTERVAL_S]
+                deadline = time.monotonic() + 10  # let the polling thread read after the bound at least once
+                while not any(when >= committed + CHECK_INTERVAL_S for when, _, _ in list(other_thread_views)):
+                    assert time.monotonic() < deadline
+                    time.sleep(0.01)
+                time.sleep(0.02)
+                late = [s for (when, s, _) in list(other_thread_views) if when >= committed + CHECK_INTERVAL_S]
                 assert late and all(f'"status":"{status}"' in s for s in late)
                 other_thread_views.clear()
         finally:
