@@ -16,6 +16,7 @@ from urllib.parse import urlencode
 import numpy as np
 import shapely
 from fastapi import APIRouter, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 
 from ..catalog import LayerSpec
@@ -88,7 +89,14 @@ class ItemEndpoints:
     def __init__(self, spec: LayerSpec, read_requires_key: bool):
         self.spec, self.auth = spec, read_requires_key
 
-    def items(self, request: Request) -> Response:
+    async def items(self, request: Request) -> Response:
+        """A page of an in-memory store is built on the event loop (cheaper than the threadpool hop);
+        a store that waits on a database answers in the threadpool, so the loop never blocks on it."""
+        if request.app.state.store.reads_in_memory:
+            return self._items(request)
+        return await run_in_threadpool(self._items, request)
+
+    def _items(self, request: Request) -> Response:
         ask = items_request(request, self.spec)
         store, cid = request.app.state.store, self.spec.id
         version, modified = store.layer_state(cid)

@@ -74,6 +74,10 @@ class Documents(abc.ABC):
 class FeatureStore(abc.ABC):
     """One interface, two implementations (store.geopackage, store.postgis)."""
 
+    #: Reads answer from memory (no network or disk on the hot path): an async route may call them on the
+    #: event loop rather than paying the threadpool hop. False for a store that waits on a server.
+    reads_in_memory: bool = False
+
     def __init__(self, catalog: Catalog, metric_crs: str | None = None, service_area: Bounds | None = None):
         self.catalog = catalog
         self.metric_crs = metric_crs  # distances and areas (None: the UTM zone of the data)

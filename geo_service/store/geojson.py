@@ -78,19 +78,23 @@ class FeatureCache:
         self._entries: dict[tuple[str, str], tuple[int, dict[int, bytes]]] = {}
         self._max = max_features_per_layer
 
-    def features(self, layer: str, version: int, frame, crs: str = "",
-                 transform: Transform | None = None) -> list[bytes]:
-        """The rows of ``frame`` (index: id, every field) as GeoJSON bytes; ``transform`` takes CRS84 to ``crs``."""
+    def features(self, layer: str, version: int, ids: list[int], crs: str,
+                 encode_missing: Callable[[list[int]], list[bytes]]) -> list[bytes]:
+        """The features ``ids`` (every field) as GeoJSON bytes in ``crs`` ("" for CRS84), in that order.
+
+        Only features not cached for this version are encoded: ``encode_missing`` gets their indices
+        in ``ids`` and returns their bytes, in that order. A warm page is dict lookups and nothing else."""
         with self._lock:
             cached_version, cache = self._entries.get((layer, crs), (None, {}))
             if cached_version != version:
                 cache = {}
                 self._entries[(layer, crs)] = (version, cache)
-        ids = frame.index.tolist()
-        missing = [i for i, fid in enumerate(ids) if fid not in cache]
-        if not missing:
+        try:
             return [cache[fid] for fid in ids]
-        fresh = encode_features(frame.iloc[missing], transform=transform)
+        except KeyError:
+            pass
+        missing = [i for i, fid in enumerate(ids) if fid not in cache]
+        fresh = encode_missing(missing)
         with self._lock:
             if len(cache) + len(fresh) > self._max:
                 cache.clear()
