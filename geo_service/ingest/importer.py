@@ -164,7 +164,7 @@ def import_file(store: FeatureStore, path: Path | str, layer: str, *, crs: str |
         bar.advance(len(frame))
         bar.stage("writing", len(valid))
         if mode == "append" and not allow_duplicates:
-            _refuse_stored_keys(store, layer, valid, fail)
+            _refuse_stored_keys(store, layer, valid, report, fail)
         try:
             summary = _write(store, layer, valid, mode, report, bar.advance)
         except StoreError as e:
@@ -184,7 +184,8 @@ def _check_arguments(store: FeatureStore, layer: str, mode: str, crs: str | None
     except KeyError as e:
         raise fail("unknown layer", problems=[str(e).strip('"')]) from None
     if mode not in MODES:
-        raise fail("unknown mode", problems=[f"unknown import mode {mode!r}; use {', '.join(MODES)}"])
+        raise fail("unknown mode", problems=[f"unknown import mode {mode!r}; use append or replace, "
+                                            "or upsert or sync to match rows by their source id"])
     if crs is not None:
         try:
             parse_crs(crs)
@@ -230,7 +231,8 @@ def _key_errors(frame, rows: np.ndarray, report: ImportReport) -> list[RowError]
     if SOURCE_ID not in frame.columns:
         return []
     keys = frame[SOURCE_ID]
-    errors = duplicate_key_errors(keys, rows)
+    # When the key column is also the feature id, the id check already names repeated rows.
+    errors = [] if _key_is_feature_id(frame, report) else duplicate_key_errors(keys, rows)
     if report.mode in KEYED_MODES:
         errors += [RowError(int(rows[pos]), SOURCE_ID, f"no source id in column {report.key_column!r}; "
                             f"--mode {report.mode} matches rows by it")
@@ -238,9 +240,16 @@ def _key_errors(frame, rows: np.ndarray, report: ImportReport) -> list[RowError]
     return errors
 
 
-def _refuse_stored_keys(store: FeatureStore, layer: str, valid, fail) -> None:
-    """--mode append must not silently duplicate what an earlier delivery of the same file stored."""
-    keys = [k for k in valid[SOURCE_ID].tolist() if k is not None] if SOURCE_ID in valid.columns else []
+def _key_is_feature_id(frame, report: ImportReport) -> bool:
+    return "id" in frame.columns and report.columns.get(report.key_column) == "id"
+
+
+def _refuse_stored_keys(store: FeatureStore, layer: str, valid, report: ImportReport, fail) -> None:
+    """--mode append must not silently duplicate what an earlier delivery of the same file stored
+    (when the key is also the feature id, the store's existing-id check says so instead)."""
+    if SOURCE_ID not in valid.columns or _key_is_feature_id(valid, report):
+        return
+    keys = [k for k in valid[SOURCE_ID].tolist() if k is not None]
     if not keys:
         return
     found = set()
