@@ -60,7 +60,8 @@ def test_serve_refuses_what_is_not_a_geopackage_in_one_line(tmp_path, monkeypatc
 
 
 def test_import_says_store_and_counts_and_keyed_summary(tmp_path, monkeypatch, store_path):
-    src = write_csv(tmp_path / "h.csv", ["编号", *HEADER_HYDRANTS], [[f"K{i}", *r] for i, r in enumerate(hydrant_rows(6))])
+    data = [[f"K{i}", *r] for i, r in enumerate(hydrant_rows(6))]
+    src = write_csv(tmp_path / "h.csv", ["编号", *HEADER_HYDRANTS], data)
     first = run(monkeypatch, store_path, "import", src, "--layer", "fire_hydrants", "--mode", "sync")
     assert first.exit_code == 0, first.output
     assert "6 inserted, 0 updated, 0 deleted, 0 unchanged" in first.stdout
