@@ -83,6 +83,8 @@ def import_(
                                                  "osm_id)")] = None,
     allow_duplicates: Annotated[bool, typer.Option(help="append even when source ids are already stored")] = False,
     new_store: Annotated[bool, typer.Option(help="create the GeoPackage store if it does not exist yet")] = False,
+    outlier_km: Annotated[float, typer.Option(help="rows further than this from the data's centre (and than its "
+                                                   "spread allows) are rejected as outliers")] = 100.0,
     map_: Annotated[list[str] | None, typer.Option("--map", help="rename a source column: SRC=DST")] = None,
     skip_invalid: Annotated[bool, typer.Option(help="import good rows, write rejects beside the input")] = False,
     source_layer: Annotated[str | None, typer.Option(help="layer to read from a multi-layer file")] = None,
@@ -106,7 +108,7 @@ def import_(
                 report = import_file(store, file, layer, crs=crs, mode=mode, mapping=mapping,
                                      skip_invalid=skip_invalid, source_layer=source_layer, encoding=encoding,
                                      service_area=settings.service_area, progress=True, key=key,
-                                     allow_duplicates=allow_duplicates)
+                                     allow_duplicates=allow_duplicates, outlier_floor_km=outlier_km)
             finally:
                 _say_store(store, settings, err=True)
     except ImportFailed as e:

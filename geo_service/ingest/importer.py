@@ -23,6 +23,7 @@ from tqdm import tqdm
 
 from ..catalog import SOURCE_ID, LayerSpec
 from ..catalog.validation import ID_SPEC, RowError, normalise_column, validate_frame
+from ..catalog.validation.coordinates import OUTLIER_FLOOR_KM
 from ..crs import WGS84, frame_to_wgs84, parse_crs
 from ..store.base import FeatureStore, Filter, Query, StoreError
 from .keyed import KEYED_MODES, plan_changes
@@ -137,7 +138,8 @@ class _Progress:
 def import_file(store: FeatureStore, path: Path | str, layer: str, *, crs: str | None = None, mode: str = "append",
                 mapping: dict[str, str] | None = None, skip_invalid: bool = False, source_layer: str | None = None,
                 encoding: str | None = None, service_area: tuple[float, float, float, float] | None = None,
-                progress: bool = False, key: str | None = None, allow_duplicates: bool = False) -> ImportReport:
+                progress: bool = False, key: str | None = None, allow_duplicates: bool = False,
+                outlier_floor_km: float = OUTLIER_FLOOR_KM) -> ImportReport:
     """Validate ``path`` against ``layer``'s spec and write it in one transaction; raise ImportFailed.
 
     ``key`` names the column holding the source's own ids (else the layer's source_keys and the
@@ -160,7 +162,7 @@ def import_file(store: FeatureStore, path: Path | str, layer: str, *, crs: str |
                               warnings=list(data.warnings))
         frame = _to_wgs84(_map_columns(data, spec, mapping or {}, report, fail, key), data, report)
         bar.stage("validating", len(frame))
-        valid = _validate(frame, data, spec, report, service_area, skip_invalid, fail)
+        valid = _validate(frame, data, spec, report, (service_area, outlier_floor_km), skip_invalid, fail)
         bar.advance(len(frame))
         bar.stage("writing", len(valid))
         if mode == "append" and not allow_duplicates:
@@ -201,13 +203,16 @@ def _to_wgs84(frame, data: SourceData, report: ImportReport):
     return frame_to_wgs84(frame, data.crs)
 
 
-def _validate(frame, data: SourceData, spec: LayerSpec, report: ImportReport, service_area, skip_invalid: bool,
+def _validate(frame, data: SourceData, spec: LayerSpec, report: ImportReport, area_and_floor, skip_invalid: bool,
               fail):
-    """The valid rows; fail on any error unless skipping, then the rejects file takes the bad rows."""
+    """The valid rows; fail on any error unless skipping, then the rejects file takes the bad rows.
+
+    ``area_and_floor``: the service area (or None) and the outlier floor in km."""
+    service_area, floor_km = area_and_floor
     early = data.errors + _key_errors(frame, data.row_numbers, report)
     unreadable = np.isin(data.row_numbers, [e.row for e in early if e.row is not None])
     result = validate_frame(frame.loc[~unreadable], spec, service_area=service_area,
-                            row_numbers=data.row_numbers[~unreadable])
+                            row_numbers=data.row_numbers[~unreadable], outlier_floor_km=floor_km)
     report.warnings += result.warnings
     errors = sorted(early + result.errors, key=lambda e: (e.row is not None, e.row or 0))
     report.errors = errors
