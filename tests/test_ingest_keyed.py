@@ -196,3 +196,19 @@ def test_source_id_is_declared_once_for_all_layers(catalog, tmp_path):
                                "fields": {"source_id": {"type": "string"}}}), encoding="utf-8")
     with pytest.raises(CatalogError, match="declared for every layer"):
         load_layer(bad)
+
+
+def test_osm_elements_keep_their_osm_ids_and_reimport_matches_them(make_store, tmp_path):
+    from .test_ingest_osm import node, osm, square
+
+    store = make_store()
+    body = "\n".join([node(1, 121.40, 31.20, emergency="fire_hydrant"),
+                      node(2, 121.41, 31.21, emergency="fire_hydrant"),
+                      square(100, 10, 121.40, 31.20, landuse="residential", name="康乐小区")])
+    path = osm(tmp_path, body)
+    assert import_file(store, path, LAYER).key_column == "osm_id"
+    assert import_file(store, path, "compounds").imported == 1
+    assert sorted(store.frame(LAYER)["source_id"]) == ["node/1", "node/2"]
+    assert store.frame("compounds")["source_id"].tolist() == ["way/100"]
+    again = import_file(store, path, LAYER, mode="sync")
+    assert (again.imported, again.updated, again.deleted, again.unchanged) == (0, 0, 0, 2)
