@@ -9,11 +9,18 @@ import json
 
 import orjson
 import pytest
+from fastapi.testclient import TestClient
 
+from geo_service.api.app import create_app
+from geo_service.catalog import CatalogError, load_layer
 from geo_service.ingest.importer import ImportFailed, import_file
-from geo_service.store.base import Filter, Query
+from geo_service.ingest.keyed import plan_changes
+from geo_service.settings import Settings
+from geo_service.store.base import Conflict, Filter, Query
+from geo_service.store.geopackage import GeoPackageStore
 
-from .test_ingest_common import feature_collection, point, write_csv, write_json
+from .test_ingest_common import CATALOG, feature_collection, point, write_csv, write_json
+from .test_ingest_osm import node, osm, square
 
 LAYER = "fire_hydrants"
 HEADER = ["编号", "lon", "lat", "kind", "status"]
@@ -172,9 +179,6 @@ def test_upsert_keeps_features_absent_from_the_file(make_store, tmp_path):
 
 
 def test_keyed_import_refused_when_the_layer_changed_meanwhile(make_store, tmp_path):
-    from geo_service.ingest.keyed import plan_changes
-    from geo_service.store.base import Conflict
-
     store = make_store()
     import_file(store, write_csv(tmp_path / "a.csv", HEADER, rows(3)), LAYER)
     valid = store.frame(LAYER).reset_index(drop=True)
@@ -188,8 +192,6 @@ def test_keyed_import_refused_when_the_layer_changed_meanwhile(make_store, tmp_p
 
 
 def test_source_id_is_declared_once_for_all_layers(catalog, tmp_path):
-    from geo_service.catalog import CatalogError, load_layer
-
     assert all(spec.field_names[-1] == "source_id" for spec in catalog)
     bad = tmp_path / "x.yaml"
     bad.write_text(json.dumps({"id": "x", "title": "x", "geometry": "Point",
@@ -199,8 +201,6 @@ def test_source_id_is_declared_once_for_all_layers(catalog, tmp_path):
 
 
 def test_osm_elements_keep_their_osm_ids_and_reimport_matches_them(make_store, tmp_path):
-    from .test_ingest_osm import node, osm, square
-
     store = make_store()
     body = "\n".join([node(1, 121.40, 31.20, emergency="fire_hydrant"),
                       node(2, 121.41, 31.21, emergency="fire_hydrant"),
@@ -212,3 +212,18 @@ def test_osm_elements_keep_their_osm_ids_and_reimport_matches_them(make_store, t
     assert store.frame("compounds")["source_id"].tolist() == ["way/100"]
     again = import_file(store, path, LAYER, mode="sync")
     assert (again.imported, again.updated, again.deleted, again.unchanged) == (0, 0, 0, 2)
+
+
+def test_source_id_through_the_api_items_filter_and_compound_search(tmp_path):
+    store = GeoPackageStore(tmp_path / "s.gpkg", CATALOG)
+    doc = feature_collection([({"OBJECTID": k, "name": n, "households": 100}, {
+        "type": "Polygon", "coordinates": [[[x, 31.2], [x + 0.002, 31.2], [x + 0.002, 31.202], [x, 31.2]]]})
+        for k, n, x in [("XQ-7", "梅陇三村", 121.40), ("XQ-8", "莲花苑", 121.41)]])
+    import_file(store, write_json(tmp_path / "xq.geojson", doc), "compounds")
+    client = TestClient(create_app(Settings(gpkg=tmp_path / "s.gpkg", database_url=None), store=store))
+    r = client.get("/collections/compounds/items", params={"source_id": "XQ-8"})
+    assert r.status_code == 200, r.text
+    assert [f["properties"]["name"] for f in r.json()["features"]] == ["莲花苑"]
+    found = client.get("/compounds/search", params={"q": "XQ-7"}).json()["results"]
+    assert [(x["name"], x["match"]) for x in found] == [("梅陇三村", "source_id")]
+    store.close()
