@@ -227,3 +227,17 @@ def test_source_id_through_the_api_items_filter_and_compound_search(tmp_path):
     found = client.get("/compounds/search", params={"q": "XQ-7"}).json()["results"]
     assert [(x["name"], x["match"]) for x in found] == [("梅陇三村", "source_id")]
     store.close()
+
+
+def test_append_refuses_text_ids_that_are_not_feature_ids(make_store, tmp_path):
+    """Overpass exports carry feature-level ids like "node/33996967": not feature ids, still source ids."""
+    store = make_store()
+    doc = {"type": "FeatureCollection", "features": [
+        {"type": "Feature", "id": f"node/{n}", "properties": {"status": "ok"}, "geometry": point(7.4 + n / 1e10, 51.3)}
+        for n in (33996967, 190116612)]}
+    src = write_json(tmp_path / "overpass.geojson", doc)
+    import_file(store, src, LAYER)
+    before = store_hash(store)
+    with pytest.raises(ImportFailed, match="already in fire_hydrants: node/33996967, node/190116612"):
+        import_file(store, src, LAYER)
+    assert store_hash(store) == before

@@ -79,6 +79,7 @@ class ImportReport:
     updated: int = 0
     unchanged: int = 0
     key_column: str | None = None  # the source column source_id came from
+    key_is_feature_id: bool = False  # that column also gives the feature ids (its repeats are id errors)
     columns: dict[str, str] = field(default_factory=dict)  # source column -> field
     ignored_columns: list[str] = field(default_factory=list)
     crs_conversion: str | None = None
@@ -237,7 +238,7 @@ def _key_errors(frame, rows: np.ndarray, report: ImportReport) -> list[RowError]
         return []
     keys = frame[SOURCE_ID]
     # When the key column is also the feature id, the id check already names repeated rows.
-    errors = [] if _key_is_feature_id(frame, report) else duplicate_key_errors(keys, rows)
+    errors = [] if report.key_is_feature_id else duplicate_key_errors(keys, rows)
     if report.mode in KEYED_MODES:
         errors += [RowError(int(rows[pos]), SOURCE_ID, f"no source id in column {report.key_column!r}; "
                             f"--mode {report.mode} matches rows by it")
@@ -245,14 +246,10 @@ def _key_errors(frame, rows: np.ndarray, report: ImportReport) -> list[RowError]
     return errors
 
 
-def _key_is_feature_id(frame, report: ImportReport) -> bool:
-    return "id" in frame.columns and report.columns.get(report.key_column) == "id"
-
-
 def _refuse_stored_keys(store: FeatureStore, layer: str, valid, report: ImportReport, fail) -> None:
     """--mode append must not silently duplicate what an earlier delivery of the same file stored
     (when the key is also the feature id, the store's existing-id check says so instead)."""
-    if SOURCE_ID not in valid.columns or _key_is_feature_id(valid, report):
+    if SOURCE_ID not in valid.columns or report.key_is_feature_id:
         return
     keys = [k for k in valid[SOURCE_ID].tolist() if k is not None]
     if not keys:
@@ -377,7 +374,9 @@ def _with_source_ids(out, frame, report: ImportReport):
         out[SOURCE_ID] = source_ids(frame[report.key_column])
     if report.mode in KEYED_MODES and "id" in out.columns:
         out = out.drop(columns="id")  # matched by source id: feature ids are the store's
-    return _drop_unusable_ids(out, report)
+    out = _drop_unusable_ids(out, report)
+    report.key_is_feature_id = "id" in out.columns and report.columns.get(report.key_column) == "id"
+    return out
 
 
 def _drop_unusable_ids(frame, report: ImportReport):
