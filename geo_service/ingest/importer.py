@@ -8,6 +8,7 @@ source CRS, and an ``error`` column) so they can be fixed and imported with the 
 from __future__ import annotations
 
 import inspect
+import re
 import sys
 import time
 from collections import defaultdict
@@ -82,6 +83,7 @@ class ImportReport:
     key_is_feature_id: bool = False  # that column also gives the feature ids (its repeats are id errors)
     columns: dict[str, str] = field(default_factory=dict)  # source column -> field
     ignored_columns: list[str] = field(default_factory=list)
+    ignored_values: dict[str, int] = field(default_factory=dict)  # ignored column -> its non-empty values
     crs_conversion: str | None = None
     warnings: list[str] = field(default_factory=list)
     errors: list[RowError] = field(default_factory=list)
@@ -105,6 +107,7 @@ class ImportReport:
             lines.append("columns: " + ", ".join(s if s == d else f"{s} -> {d}" for s, d in self.columns.items()))
         if self.ignored_columns:
             lines.append("not imported: " + ", ".join(self.ignored_columns))
+            lines.append(_ignored_line(self.ignored_values))
         if self.rejected:
             lines.append(f"rejected: {self.rejected:,} rows, written to {self.rejects_file}")
         lines += [f"warning: {w}" for w in self.warnings]
@@ -115,6 +118,12 @@ class ImportReport:
                f"({self.mode}"
         head += f", {self.deleted:,} old rows replaced" if self.mode == "replace" else ""
         return head + f") in {self.seconds:.1f} s"
+
+
+def _ignored_line(counts: dict[str, int]) -> str:
+    shown = ", ".join(f"{c} ({n:,} non-empty value{'s' if n != 1 else ''})" for c, n in counts.items())
+    first = next((c for c, n in counts.items() if n), next(iter(counts), "COLUMN"))
+    return f"ignored columns: {shown}; use --map {first}=FIELD"
 
 
 class _Progress:
@@ -363,10 +372,17 @@ def _map_columns(data: SourceData, spec: LayerSpec, mapping: dict[str, str], rep
         del renames[report.key_column]  # copied as text below
     report.columns = {c: renames[c] for c in columns if c in renames}
     report.ignored_columns = [str(c) for c in columns if c not in renames and c != report.key_column]
+    report.ignored_values = {str(c): _non_empty(frame[c]) for c in columns
+                             if c not in renames and c != report.key_column}
     if report.ignored_columns:
         report.warnings.append(f"column(s) not imported, no field matches them: {', '.join(report.ignored_columns)} "
                                f"(use --map SRC=FIELD; fields: {', '.join(spec.field_names)})")
     return _with_source_ids(frame[[*renames, frame.geometry.name]].rename(columns=renames), frame, report)
+
+
+def _non_empty(column) -> int:
+    values = column.dropna()
+    return int((values.astype(str).str.strip() != "").sum())
 
 
 def _with_source_ids(out, frame, report: ImportReport):
@@ -394,6 +410,18 @@ def _drop_unusable_ids(frame, report: ImportReport):
 
 # --------------------------------------------------------------------------- rejects
 
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_PLAIN_NUMBER = re.compile(r"^[+-]?(\d+([.,]\d*)?|[.,]\d+)([eE][+-]?\d+)?$")
+
+
+def neutralise_cell(value):
+    """A cell a spreadsheet would run as a formula (=, +, -, @ first: the OWASP CSV-injection rule) gets
+    a leading apostrophe, which spreadsheets show as text; plain numbers such as -95.88 stay as they are."""
+    if isinstance(value, str) and value.startswith(_FORMULA_START) and not _PLAIN_NUMBER.match(value):
+        return "'" + value
+    return value
+
+
 def _rejects_path(path: Path) -> Path:
     return path.with_name(f"{Path(path.name).stem}.rejects.csv")
 
@@ -417,6 +445,7 @@ def _write_rejects(data: SourceData, labels: np.ndarray, errors: list[RowError],
         table["wkt"] = shapely.to_wkt(geoms, rounding_precision=-1)
     table.insert(0, "row", rows)
     table["error"] = ["; ".join(by_row.get(int(r), []) + whole_file) for r in rows]
+    table = table.apply(lambda col: col.map(neutralise_cell) if col.dtype == object else col)
     out = _rejects_path(path)
     table.to_csv(out, index=False, encoding="utf-8-sig")
     return out
