@@ -17,6 +17,27 @@ def _settings() -> Settings:
     return Settings()
 
 
+def _refuse_store_location(settings: Settings, create: bool = False) -> None:
+    """Exit 2 with one line when the configured GeoPackage is missing (and may not be created) or unusable."""
+    from .store.location import StoreLocationError, check_gpkg_location  # deferred: store/ loads GDAL, pandas
+
+    if settings.database_url:
+        return
+    try:
+        check_gpkg_location(settings.gpkg, create)
+    except StoreLocationError as e:
+        typer.echo(str(e), err=True)
+        raise typer.Exit(code=2) from None
+
+
+def _say_store(store, settings: Settings, err: bool = False) -> None:
+    """Which store a command used and the layer counts it ends with, so a wrong store is never a surprise."""
+    from .store import store_location  # deferred: store/ loads GDAL, pandas (keeps --help fast)
+
+    counts = ", ".join(f"{spec.id} {store.count(spec.id):,}" for spec in store.catalog)
+    typer.echo(f"store: {store_location(settings)} ({counts})", err=err)
+
+
 @app.command()
 def serve(host: Annotated[str, typer.Option(help="address to bind")] = "127.0.0.1",
           port: Annotated[int, typer.Option(help="TCP port")] = 8000,
@@ -34,6 +55,8 @@ def serve(host: Annotated[str, typer.Option(help="address to bind")] = "127.0.0.
     """
     import uvicorn  # deferred: only `serve` needs the server
 
+    _refuse_store_location(_settings())
+
     uvicorn.run("geo_service.api.app:app_from_env", factory=True, host=host, port=port, workers=workers,
                 log_level="info", access_log=access_log, timeout_keep_alive=timeout_keep_alive, loop=loop, http=http)
 
@@ -46,11 +69,13 @@ def demo(scale: Annotated[float, typer.Option(help="1 = one district; ~30 = a wh
     from .store import open_store
 
     settings = _settings()
-    with open_store(settings) as store:
+    _refuse_store_location(settings, create=True)
+    with open_store(settings, create=True) as store:
         counts = write_demo(store, scale=scale, seed=seed, progress=True)
-    for layer, n in counts.items():
-        typer.echo(f"{layer:24s} {n:>9,d}")
-    typer.echo(f"written to {settings.database_url or settings.gpkg}")
+        for layer, n in counts.items():
+            typer.echo(f"{layer:24s} {n:>9,d}")
+        typer.echo(f"written to {settings.database_url or settings.gpkg}")
+        _say_store(store, settings)
 
 
 @app.command("import")
@@ -58,7 +83,15 @@ def import_(
     file: Annotated[Path, typer.Argument(help="GeoJSON, GeoPackage, Shapefile (.shp/.zip), CSV or .osm.pbf")],
     layer: Annotated[str, typer.Option("--layer", help="target layer id")],
     crs: Annotated[str | None, typer.Option(help="source CRS: EPSG code, WKT/PROJ, gcj02 or bd09")] = None,
-    mode: Annotated[str, typer.Option(help="append or replace")] = "append",
+    mode: Annotated[str, typer.Option(help="append, replace, upsert (match rows to stored features by source id) "
+                                           "or sync (upsert, and delete what the file no longer has)")] = "append",
+    key: Annotated[str | None, typer.Option(help="column holding the source's own ids (default: the layer's "
+                                                 "source_keys, then id, ID, 编号, OBJECTID, fid, code, "
+                                                 "osm_id)")] = None,
+    allow_duplicates: Annotated[bool, typer.Option(help="append even when source ids are already stored")] = False,
+    new_store: Annotated[bool, typer.Option(help="create the GeoPackage store if it does not exist yet")] = False,
+    outlier_km: Annotated[float, typer.Option(help="rows further than this from the data's centre (and than its "
+                                                   "spread allows) are rejected as outliers")] = 100.0,
     map_: Annotated[list[str] | None, typer.Option("--map", help="rename a source column: SRC=DST")] = None,
     skip_invalid: Annotated[bool, typer.Option(help="import good rows, write rejects beside the input")] = False,
     source_layer: Annotated[str | None, typer.Option(help="layer to read from a multi-layer file")] = None,
@@ -75,11 +108,16 @@ def import_(
             raise typer.BadParameter(f"--map {m!r}: expected SRC=DST")
         src, dst = m.split("=", 1)
         mapping[src.strip()] = dst.strip()
+    _refuse_store_location(settings, create=new_store)
     try:
-        with open_store(settings) as store:
-            report = import_file(store, file, layer, crs=crs, mode=mode, mapping=mapping,
-                                 skip_invalid=skip_invalid, source_layer=source_layer,
-                                 encoding=encoding, service_area=settings.service_area, progress=True)
+        with open_store(settings, create=new_store) as store:
+            try:
+                report = import_file(store, file, layer, crs=crs, mode=mode, mapping=mapping,
+                                     skip_invalid=skip_invalid, source_layer=source_layer, encoding=encoding,
+                                     service_area=settings.service_area, progress=True, key=key,
+                                     allow_duplicates=allow_duplicates, outlier_floor_km=outlier_km)
+            finally:
+                _say_store(store, settings, err=True)
     except ImportFailed as e:
         typer.echo(str(e), err=True)
         raise typer.Exit(code=2) from None
@@ -212,8 +250,10 @@ def analyse(
                 raise ParamError(f"--param {item!r}: expected KEY=VALUE")
             call[key.strip()] = value
         settings = _settings()
-        with open_store(settings) as store:
+        _refuse_store_location(settings)
+        with open_store(settings, create=False) as store:
             result = run_on_store(analysis, store, settings.analysis_params, call, settings.metric_crs)
+            _say_store(store, settings, err=True)
         if part is not None and part not in result.parts:
             raise ParamError(f"--part {part!r}: {name} has parts {', '.join(result.parts)}")
         if lang not in ("en", "zh"):
@@ -254,10 +294,12 @@ def export_map(
     from .web.export import export_map as write_map
 
     settings = _settings()
+    _refuse_store_location(settings)
     try:
-        with open_store(settings) as store:
+        with open_store(settings, create=False) as store:
             path = write_map(store, settings, compound=compound, street=street, out=out, color_by=color_by,
                              overlays=overlays, base_url=base_url)
+            _say_store(store, settings, err=True)
     except (ExportError, MapDataError, AssetsMissing, StoreError) as e:
         typer.echo(f"export map: {e}", err=True)
         raise typer.Exit(code=2) from None
@@ -300,9 +342,11 @@ def export_report(
             bar = tqdm(total=total, unit="page", desc=f"{scope.kind} {scope.key}")
         bar.update(done - bar.n)
 
+    _refuse_store_location(settings)
     try:
-        with open_store(settings) as store:
+        with open_store(settings, create=False) as store:
             result = build_report(store, settings, scope, format_, lang, out=out, progress=progress, force=force)
+            _say_store(store, settings, err=True)
     except (StoreError, FontMissing, ValueError) as e:
         typer.echo(f"export report: {e}", err=True)
         raise typer.Exit(code=2) from None

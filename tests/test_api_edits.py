@@ -92,7 +92,7 @@ def test_post_creates_a_feature(client):
     # stored with the import rules' normalisation (aliases resolved)
     feat = store(client).get(HYDRANTS, fid)
     assert feat["properties"] == {"kind": "above_ground", "status": "working", "last_inspected": "2025-05-01",
-                                  "flow_lps": 12.5}
+                                  "flow_lps": 12.5, "source_id": None}
     assert list(feat["geometry"].coords) == [tuple(SPOT)]
     assert r.json()["properties"] == feat["properties"]
     assert store(client).count(HYDRANTS) == before + 1
@@ -120,7 +120,8 @@ def test_put_replaces_the_whole_feature(client):
     r = client.put(f"{ITEMS}/{fid}", json={**hydrant("faulty", moved), "id": fid}, headers=as_("erin"))
     assert r.status_code == 200, r.text
     feat = store(client).get(HYDRANTS, fid)
-    assert feat["properties"] == {"kind": None, "status": "faulty", "last_inspected": None, "flow_lps": None}
+    assert feat["properties"] == {"kind": None, "status": "faulty", "last_inspected": None, "flow_lps": None,
+                                  "source_id": None}
     assert list(feat["geometry"].coords) == [tuple(moved)]
     assert r.headers["ETag"] == feature_etag(feat["properties"], feat["geometry"])
     assert in_bbox(client, fid, *moved)
@@ -408,7 +409,8 @@ def test_post_patch_delete_against_a_real_server(backend):
         r = http.patch(location, json={"properties": {"status": "faulty"}}, headers={**as_("eli"), "If-Match": tag})
         assert r.status_code == 200 and r.json()["properties"]["status"] == "faulty"
         assert http.get(location).json()["properties"] == {"kind": "underground", "status": "faulty",
-                                                          "last_inspected": None, "flow_lps": None}
+                                                          "last_inspected": None, "flow_lps": None,
+                                                          "source_id": None}
         stale = http.delete(location, headers={**as_("erin"), "If-Match": tag})
         assert stale.status_code == 412
         assert http.delete(location, headers={**as_("erin"), "If-Match": r.headers["ETag"]}).status_code == 204

@@ -26,7 +26,7 @@ def test_gdal_reads_layers_fields_and_spatial_index(tmp_path, catalog):
     assert layers["fire_hydrants"] == "Point" and layers["compounds"] in ("Unknown", "Geometry")
     info = pyogrio.read_info(path, layer="fire_hydrants")
     assert info["features"] == 501 and info["crs"] == "EPSG:4326"
-    assert list(info["fields"]) == ["kind", "status", "last_inspected", "flow_lps"]
+    assert list(info["fields"]) == ["kind", "status", "last_inspected", "flow_lps", "source_id"]
     assert info["capabilities"]["fast_spatial_filter"]  # GDAL sees the R-tree
     bb = (121.42, 31.12, 121.46, 31.16)
     via_gdal = pyogrio.read_dataframe(path, layer="fire_hydrants", bbox=bb, fid_as_index=True)

@@ -90,7 +90,7 @@ class SearchHit(BaseModel):
     district: str | None
     street: str | None
     bbox: list[float] = Field(description="[minlon, minlat, maxlon, maxlat]")
-    match: Literal["id", "name"]
+    match: Literal["id", "source_id", "name"]
 
 
 class SearchBody(BaseModel):

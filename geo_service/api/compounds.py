@@ -98,7 +98,8 @@ def search(
     request: Request,
     q: str = Query(..., min_length=1, max_length=100,
                    description="part of a compound name (Chinese substring; Latin letters case-insensitive), "
-                               "or digits matching the start of an id (an exact id comes first)"),
+                               "a source id (exactly), or digits matching the start of an id (an exact id "
+                               "comes first)"),
     limit: int = Query(10, ge=1, le=100, description="most results returned"),
 ):
     text = q.strip()
@@ -110,9 +111,12 @@ def search(
     exact = by_id[:1] if by_id and len(by_id[0]) else []  # the first range is the id itself
     by_name = store.query(COMPOUNDS, StoreQuery(filters=[Filter("name", "like", text)], properties=fields)).features
     by_name = by_name.iloc[_name_rank(by_name["name"].tolist(), text)]
+    by_source = store.query(COMPOUNDS, StoreQuery(filters=[Filter("source_id", "eq", text)],
+                                                  properties=fields)).features  # the source's own id, exactly
     results: list[dict[str, Any]] = []
     seen: set[int] = set()
-    for frame, how in [*((f, "id") for f in exact), (by_name, "name"), *((f, "id") for f in by_id)]:
+    for frame, how in [*((f, "id") for f in exact), (by_source, "source_id"), (by_name, "name"),
+                       *((f, "id") for f in by_id)]:
         bounds = shapely.bounds(frame.geometry.values) if len(frame) else []
         for fid, row, box in zip(frame.index.tolist(), frame.to_dict("records"), bounds, strict=True):
             if len(results) >= limit or fid in seen:

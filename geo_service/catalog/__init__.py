@@ -5,11 +5,13 @@ by the demo)."""
 from __future__ import annotations
 
 from .specs import (
+    COMMON_SOURCE_KEYS,
     FIELD_NAME,
     FIELD_TYPES,
     GEOMETRY_TYPES,
     LAYER_ID,
     RESERVED_FIELDS,
+    SOURCE_ID,
     Catalog,
     CatalogError,
     FieldSpec,
@@ -19,5 +21,6 @@ from .specs import (
     load_layer,
 )
 
-__all__ = ["FIELD_NAME", "FIELD_TYPES", "GEOMETRY_TYPES", "LAYER_ID", "RESERVED_FIELDS", "Catalog", "CatalogError",
+__all__ = ["COMMON_SOURCE_KEYS", "SOURCE_ID",
+           "FIELD_NAME", "FIELD_TYPES", "GEOMETRY_TYPES", "LAYER_ID", "RESERVED_FIELDS", "Catalog", "CatalogError",
            "FieldSpec", "LayerSpec", "Title", "load_catalog", "load_layer"]

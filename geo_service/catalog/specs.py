@@ -19,6 +19,10 @@ GEOMETRY_TYPES = ("Point", "MultiPoint", "LineString", "MultiLineString", "Polyg
 LAYER_ID = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
 FIELD_NAME = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
 RESERVED_FIELDS = {"id", "geom", "fid"}
+SOURCE_ID = "source_id"
+# Columns that commonly carry a source's own identifier, in the order they are tried after
+# --key and a layer's declared ``source_keys`` (OSM extracts carry ``osm_id``).
+COMMON_SOURCE_KEYS = ("id", "ID", "编号", "OBJECTID", "fid", "code", "osm_id")
 
 
 class CatalogError(ValueError):
@@ -62,6 +66,7 @@ class LayerSpec:
     description: str = ""
     style: dict[str, Any] = field(default_factory=dict)
     source: Path | None = None
+    source_keys: tuple[str, ...] = ()  # the layer's own names for its source id column (tried before common ones)
 
     @property
     def field_names(self) -> list[str]:
@@ -196,7 +201,22 @@ def _field(path: Path, name: Any, raw: Any) -> FieldSpec:
     )
 
 
-_LAYER_KEYS = {"id", "title", "description", "geometry", "fields", "style"}
+_LAYER_KEYS = {"id", "title", "description", "geometry", "fields", "style", "source_keys"}
+
+# Declared here once for every layer: the identifier the feature has in the file it came from,
+# so the next delivery of the same file can be matched to what is stored (import --mode upsert/sync).
+SOURCE_ID_FIELD = FieldSpec(
+    name=SOURCE_ID, type="string", title=Title(zh="来源编号", en="Source id"),
+    description="The feature's identifier in the file it was imported from (empty for features made by hand).")
+
+
+def _source_keys(path: Path, raw: Any) -> tuple[str, ...]:
+    keys = raw.get("source_keys") or []
+    if isinstance(keys, str):
+        keys = [keys]
+    if not isinstance(keys, list) or not all(isinstance(k, str) and k.strip() for k in keys):
+        raise _err(path, "source_keys", "must be a list of column names that carry the source's own id")
+    return tuple(keys)
 
 
 def load_layer(path: Path) -> LayerSpec:
@@ -226,7 +246,10 @@ def load_layer(path: Path) -> LayerSpec:
     fields_raw = raw.get("fields")
     if not isinstance(fields_raw, dict) or not fields_raw:
         raise _err(path, "fields", "must be a mapping of field name -> field spec")
-    fields = tuple(_field(path, name, spec) for name, spec in fields_raw.items())
+    if SOURCE_ID in fields_raw:
+        raise _err(path, f"fields.{SOURCE_ID}", "is declared for every layer by the catalog; remove it here "
+                   "(name the file's id column with source_keys instead)")
+    fields = (*(_field(path, name, spec) for name, spec in fields_raw.items()), SOURCE_ID_FIELD)
     style = raw.get("style") or {}
     if not isinstance(style, dict):
         raise _err(path, "style", "must be a mapping")
@@ -236,6 +259,7 @@ def load_layer(path: Path) -> LayerSpec:
     return LayerSpec(
         id=layer_id, title=_title(path, "title", raw.get("title")), geometry_types=tuple(geoms),
         fields=fields, description=str(raw.get("description", "")), style=style, source=path,
+        source_keys=_source_keys(path, raw),
     )
 
 

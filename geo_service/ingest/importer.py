@@ -8,6 +8,7 @@ source CRS, and an ``error`` column) so they can be fixed and imported with the 
 from __future__ import annotations
 
 import inspect
+import re
 import sys
 import time
 from collections import defaultdict
@@ -21,13 +22,16 @@ import pyproj
 import shapely
 from tqdm import tqdm
 
-from ..catalog import LayerSpec
+from ..catalog import SOURCE_ID, LayerSpec
 from ..catalog.validation import ID_SPEC, RowError, normalise_column, validate_frame
+from ..catalog.validation.coordinates import OUTLIER_FLOOR_KM
 from ..crs import WGS84, frame_to_wgs84, parse_crs
-from ..store.base import FeatureStore, StoreError
+from ..store.base import FeatureStore, Filter, Query, StoreError
+from .keyed import KEYED_MODES, plan_changes
+from .keys import KeyColumnMissing, duplicate_key_errors, key_column, source_ids
 from .readers import ReadError, SourceData, crs_name, read_source
 
-MODES = ("append", "replace")
+MODES = ("append", "replace", *KEYED_MODES)
 MAX_LISTED = 50
 
 
@@ -73,8 +77,13 @@ class ImportReport:
     imported: int = 0
     rejected: int = 0
     deleted: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    key_column: str | None = None  # the source column source_id came from
+    key_is_feature_id: bool = False  # that column also gives the feature ids (its repeats are id errors)
     columns: dict[str, str] = field(default_factory=dict)  # source column -> field
     ignored_columns: list[str] = field(default_factory=list)
+    ignored_values: dict[str, int] = field(default_factory=dict)  # ignored column -> its non-empty values
     crs_conversion: str | None = None
     warnings: list[str] = field(default_factory=list)
     errors: list[RowError] = field(default_factory=list)
@@ -83,21 +92,38 @@ class ImportReport:
     seconds: float = 0.0
 
     def describe(self) -> str:
-        head = f"imported {self.imported:,} of {self.rows_read:,} rows from {self.file.name} into {self.layer} " \
-               f"({self.mode}"
-        head += f", {self.deleted:,} old rows replaced" if self.mode == "replace" else ""
-        head += f") in {self.seconds:.1f} s"
+        if self.mode in KEYED_MODES:
+            head = (f"{self.mode} of {self.rows_read:,} rows from {self.file.name} into {self.layer}: "
+                    f"{self.imported:,} inserted, {self.updated:,} updated, {self.deleted:,} deleted, "
+                    f"{self.unchanged:,} unchanged in {self.seconds:.1f} s")
+        else:
+            head = self._plain_head()
         lines = [head, f"source: {self.source}"]
+        if self.key_column:
+            lines.append(f"source ids: column {self.key_column}")
         if self.crs_conversion:
             lines.append(f"converted: {self.crs_conversion}")
         if self.columns:
             lines.append("columns: " + ", ".join(s if s == d else f"{s} -> {d}" for s, d in self.columns.items()))
         if self.ignored_columns:
             lines.append("not imported: " + ", ".join(self.ignored_columns))
+            lines.append(_ignored_line(self.ignored_values))
         if self.rejected:
             lines.append(f"rejected: {self.rejected:,} rows, written to {self.rejects_file}")
         lines += [f"warning: {w}" for w in self.warnings]
         return "\n".join(lines)
+
+    def _plain_head(self) -> str:
+        head = f"imported {self.imported:,} of {self.rows_read:,} rows from {self.file.name} into {self.layer} " \
+               f"({self.mode}"
+        head += f", {self.deleted:,} old rows replaced" if self.mode == "replace" else ""
+        return head + f") in {self.seconds:.1f} s"
+
+
+def _ignored_line(counts: dict[str, int]) -> str:
+    shown = ", ".join(f"{c} ({n:,} non-empty value{'s' if n != 1 else ''})" for c, n in counts.items())
+    first = next((c for c, n in counts.items() if n), next(iter(counts), "COLUMN"))
+    return f"ignored columns: {shown}; use --map {first}=FIELD"
 
 
 class _Progress:
@@ -122,8 +148,13 @@ class _Progress:
 def import_file(store: FeatureStore, path: Path | str, layer: str, *, crs: str | None = None, mode: str = "append",
                 mapping: dict[str, str] | None = None, skip_invalid: bool = False, source_layer: str | None = None,
                 encoding: str | None = None, service_area: tuple[float, float, float, float] | None = None,
-                progress: bool = False) -> ImportReport:
-    """Validate ``path`` against ``layer``'s spec and write it in one transaction; raise ImportFailed."""
+                progress: bool = False, key: str | None = None, allow_duplicates: bool = False,
+                outlier_floor_km: float = OUTLIER_FLOOR_KM) -> ImportReport:
+    """Validate ``path`` against ``layer``'s spec and write it in one transaction; raise ImportFailed.
+
+    ``key`` names the column holding the source's own ids (else the layer's source_keys and the
+    common names are tried); modes upsert and sync match rows to stored features by it.
+    """
     started = time.perf_counter()
     path = Path(path)
 
@@ -139,16 +170,19 @@ def import_file(store: FeatureStore, path: Path | str, layer: str, *, crs: str |
             raise fail("the file cannot be read; nothing was written", problems=[str(e)]) from None
         report = ImportReport(file=path, layer=layer, mode=mode, source=data.description, rows_read=len(data.frame),
                               warnings=list(data.warnings))
-        frame = _to_wgs84(_map_columns(data, spec, mapping or {}, report, fail), data, report)
+        frame = _to_wgs84(_map_columns(data, spec, mapping or {}, report, fail, key), data, report)
         bar.stage("validating", len(frame))
-        valid = _validate(frame, data, spec, report, service_area, skip_invalid, fail)
+        valid = _validate(frame, data, spec, report, (service_area, outlier_floor_km), skip_invalid, fail)
         bar.advance(len(frame))
         bar.stage("writing", len(valid))
+        if mode == "append" and not allow_duplicates:
+            _refuse_stored_keys(store, layer, valid, report, fail)
         try:
-            summary = _import_frame(store, layer, valid, mode, bar.advance)
+            summary = _write(store, layer, valid, mode, report, bar.advance)
         except StoreError as e:
             raise fail("the store refused the data; nothing was written", problems=[f"{path}: {e}"]) from None
         report.imported, report.deleted, report.version = summary.inserted, summary.deleted, summary.version
+        report.updated, report.unchanged = summary.updated, summary.unchanged
     finally:
         bar.close()
     report.seconds = time.perf_counter() - started
@@ -162,7 +196,8 @@ def _check_arguments(store: FeatureStore, layer: str, mode: str, crs: str | None
     except KeyError as e:
         raise fail("unknown layer", problems=[str(e).strip('"')]) from None
     if mode not in MODES:
-        raise fail("unknown mode", problems=[f"unknown import mode {mode!r}; use append or replace"])
+        raise fail("unknown mode", problems=[f"unknown import mode {mode!r}; use append or replace, "
+                                            "or upsert or sync to match rows by their source id"])
     if crs is not None:
         try:
             parse_crs(crs)
@@ -178,14 +213,18 @@ def _to_wgs84(frame, data: SourceData, report: ImportReport):
     return frame_to_wgs84(frame, data.crs)
 
 
-def _validate(frame, data: SourceData, spec: LayerSpec, report: ImportReport, service_area, skip_invalid: bool,
+def _validate(frame, data: SourceData, spec: LayerSpec, report: ImportReport, area_and_floor, skip_invalid: bool,
               fail):
-    """The valid rows; fail on any error unless skipping, then the rejects file takes the bad rows."""
-    unreadable = np.isin(data.row_numbers, [e.row for e in data.errors if e.row is not None])
+    """The valid rows; fail on any error unless skipping, then the rejects file takes the bad rows.
+
+    ``area_and_floor``: the service area (or None) and the outlier floor in km."""
+    service_area, floor_km = area_and_floor
+    early = data.errors + _key_errors(frame, data.row_numbers, report)
+    unreadable = np.isin(data.row_numbers, [e.row for e in early if e.row is not None])
     result = validate_frame(frame.loc[~unreadable], spec, service_area=service_area,
-                            row_numbers=data.row_numbers[~unreadable])
+                            row_numbers=data.row_numbers[~unreadable], outlier_floor_km=floor_km)
     report.warnings += result.warnings
-    errors = sorted(data.errors + result.errors, key=lambda e: (e.row is not None, e.row or 0))
+    errors = sorted(early + result.errors, key=lambda e: (e.row is not None, e.row or 0))
     report.errors = errors
     report.rejected = int(unreadable.sum()) + len(result.rejected)
     good = len(result.valid)
@@ -200,6 +239,54 @@ def _validate(frame, data: SourceData, spec: LayerSpec, report: ImportReport, se
         raise fail(f"none of the {report.rows_read:,} rows is valid; nothing was written "
                    f"(the rows are in {report.rejects_file})", errors=errors, warnings=report.warnings)
     return result.valid
+
+
+def _key_errors(frame, rows: np.ndarray, report: ImportReport) -> list[RowError]:
+    """Keys repeated inside the file; in upsert/sync also rows without a key (they could never be matched)."""
+    if SOURCE_ID not in frame.columns:
+        return []
+    keys = frame[SOURCE_ID]
+    # When the key column is also the feature id, the id check already names repeated rows.
+    errors = [] if report.key_is_feature_id else duplicate_key_errors(keys, rows)
+    if report.mode in KEYED_MODES:
+        errors += [RowError(int(rows[pos]), SOURCE_ID, f"no source id in column {report.key_column!r}; "
+                            f"--mode {report.mode} matches rows by it")
+                   for pos in np.flatnonzero(keys.isna().to_numpy())]
+    return errors
+
+
+def _refuse_stored_keys(store: FeatureStore, layer: str, valid, report: ImportReport, fail) -> None:
+    """--mode append must not silently duplicate what an earlier delivery of the same file stored
+    (when the key is also the feature id, the store's existing-id check says so instead)."""
+    if SOURCE_ID not in valid.columns or report.key_is_feature_id:
+        return
+    keys = [k for k in valid[SOURCE_ID].tolist() if k is not None]
+    if not keys:
+        return
+    found = set()
+    for i in range(0, len(keys), 500):
+        part = keys[i:i + 500]
+        hits = store.query(layer, Query(filters=[Filter(SOURCE_ID, "in", part)], properties=[SOURCE_ID])).features
+        found.update(hits[SOURCE_ID].tolist())
+    if found:
+        first = [k for k in keys if k in found][:10]
+        raise fail(f"{len(found):,} source id(s) of this file are already stored; nothing was written",
+                   problems=[f"already in {layer}: {', '.join(first)}" + (" ..." if len(found) > 10 else "")],
+                   hint="re-import with --mode upsert (update them) or --mode sync (also delete what the file "
+                        "no longer has), or --allow-duplicates to append anyway")
+
+
+def _write(store: FeatureStore, layer: str, valid, mode: str, report: ImportReport, advance):
+    if mode not in KEYED_MODES:
+        return _import_frame(store, layer, valid, mode, advance)
+    if report.key_column is None:
+        raise StoreError(f"--mode {mode} matches rows by their source id, and the file has no id column; "
+                         f"name one with --key COLUMN")
+    carried = [*report.columns.values(), SOURCE_ID]
+    changes = plan_changes(store, layer, valid, carried, mode, actor=f"import {report.file.name}")
+    summary = store.apply_changes(layer, changes)
+    advance(len(valid))
+    return summary
 
 
 def _skip_hint(good: int, path: Path) -> str:
@@ -244,10 +331,21 @@ def _explicit_renames(columns: list, spec: LayerSpec, mapping: dict[str, str], f
     return renames
 
 
-def _map_columns(data: SourceData, spec: LayerSpec, mapping: dict[str, str], report: ImportReport, fail):
-    """Rename source columns to fields: --map first, then by name, then by Chinese/English title."""
+def _key_column(columns: list, spec: LayerSpec, key: str | None, fail) -> str | None:
+    try:
+        return key_column(columns, spec, key)
+    except KeyColumnMissing as e:
+        raise fail("bad --key", problems=[str(e)]) from None
+
+
+def _map_columns(data: SourceData, spec: LayerSpec, mapping: dict[str, str], report: ImportReport, fail,
+                 key: str | None = None):
+    """Rename source columns to fields: --map first, then by name, then by Chinese/English title.
+
+    The key column (source_keys.key_column) is copied into ``source_id`` as text."""
     frame = data.frame
     columns = [c for c in frame.columns if c != frame.geometry.name]
+    report.key_column = _key_column(columns, spec, key, fail)
     renames = _explicit_renames(columns, spec, mapping, fail)
     problems = []
     lookup = field_lookup(spec)
@@ -270,13 +368,31 @@ def _map_columns(data: SourceData, spec: LayerSpec, mapping: dict[str, str], rep
         renames[sources[0]] = target
     if problems:
         raise fail("ambiguous columns", problems=problems)
+    if renames.get(report.key_column) == SOURCE_ID:
+        del renames[report.key_column]  # copied as text below
     report.columns = {c: renames[c] for c in columns if c in renames}
-    report.ignored_columns = [str(c) for c in columns if c not in renames]
+    report.ignored_columns = [str(c) for c in columns if c not in renames and c != report.key_column]
+    report.ignored_values = {str(c): _non_empty(frame[c]) for c in columns
+                             if c not in renames and c != report.key_column}
     if report.ignored_columns:
         report.warnings.append(f"column(s) not imported, no field matches them: {', '.join(report.ignored_columns)} "
                                f"(use --map SRC=FIELD; fields: {', '.join(spec.field_names)})")
-    out = frame[[*renames, frame.geometry.name]].rename(columns=renames)
-    return _drop_unusable_ids(out, report)
+    return _with_source_ids(frame[[*renames, frame.geometry.name]].rename(columns=renames), frame, report)
+
+
+def _non_empty(column) -> int:
+    values = column.dropna()
+    return int((values.astype(str).str.strip() != "").sum())
+
+
+def _with_source_ids(out, frame, report: ImportReport):
+    if report.key_column is not None:
+        out[SOURCE_ID] = source_ids(frame[report.key_column])
+    if report.mode in KEYED_MODES and "id" in out.columns:
+        out = out.drop(columns="id")  # matched by source id: feature ids are the store's
+    out = _drop_unusable_ids(out, report)
+    report.key_is_feature_id = "id" in out.columns and report.columns.get(report.key_column) == "id"
+    return out
 
 
 def _drop_unusable_ids(frame, report: ImportReport):
@@ -293,6 +409,18 @@ def _drop_unusable_ids(frame, report: ImportReport):
 
 
 # --------------------------------------------------------------------------- rejects
+
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_PLAIN_NUMBER = re.compile(r"^[+-]?(\d+([.,]\d*)?|[.,]\d+)([eE][+-]?\d+)?$")
+
+
+def neutralise_cell(value):
+    """A cell a spreadsheet would run as a formula (=, +, -, @ first: the OWASP CSV-injection rule) gets
+    a leading apostrophe, which spreadsheets show as text; plain numbers such as -95.88 stay as they are."""
+    if isinstance(value, str) and value.startswith(_FORMULA_START) and not _PLAIN_NUMBER.match(value):
+        return "'" + value
+    return value
+
 
 def _rejects_path(path: Path) -> Path:
     return path.with_name(f"{Path(path.name).stem}.rejects.csv")
@@ -317,6 +445,7 @@ def _write_rejects(data: SourceData, labels: np.ndarray, errors: list[RowError],
         table["wkt"] = shapely.to_wkt(geoms, rounding_precision=-1)
     table.insert(0, "row", rows)
     table["error"] = ["; ".join(by_row.get(int(r), []) + whole_file) for r in rows]
+    table = table.apply(lambda col: col.map(neutralise_cell) if col.dtype == object else col)
     out = _rejects_path(path)
     table.to_csv(out, index=False, encoding="utf-8-sig")
     return out

@@ -102,7 +102,17 @@ def _read(path: Path, layer: str, where: str) -> gpd.GeoDataFrame:
     tags = [parse_other_tags(t) for t in raw]
     for i, row in enumerate(frame[fixed].itertuples(index=False)):
         tags[i].update({k: v for k, v in zip(fixed, row, strict=True) if isinstance(v, str)})
-    return gpd.GeoDataFrame({"tags": tags}, geometry=frame.geometry.values, crs="EPSG:4326")
+    ids = [_osm_id(layer, t) for t in tags]
+    return gpd.GeoDataFrame({"tags": tags, "osm_id": ids}, geometry=frame.geometry.values, crs="EPSG:4326")
+
+
+def _osm_id(layer: str, tags: dict[str, str]) -> str | None:
+    """The element's OSM id as ``node/1``, ``way/2`` or ``relation/3``: the source id of what it becomes."""
+    if layer == "points":
+        return f"node/{tags['osm_id']}" if tags.get("osm_id") else None
+    if tags.get("osm_way_id"):
+        return f"way/{tags['osm_way_id']}"
+    return f"relation/{tags['osm_id']}" if tags.get("osm_id") else None
 
 
 def _features(path: Path, key: str, value: str) -> gpd.GeoDataFrame:
@@ -129,7 +139,7 @@ def _yes(tags: dict[str, str], key: str) -> bool:
 def _compounds(path: Path, warnings: list[str]) -> gpd.GeoDataFrame:
     found = _read(path, "multipolygons", "landuse = 'residential'")
     rows, geoms, unnamed, no_households = [], [], 0, 0
-    for tags, geom in zip(found["tags"], found.geometry, strict=True):
+    for tags, osm_id, geom in zip(found["tags"], found["osm_id"], found.geometry, strict=True):
         name = tags.get("name") or tags.get("name:zh")
         if not name:
             unnamed += 1
@@ -139,8 +149,9 @@ def _compounds(path: Path, warnings: list[str]) -> gpd.GeoDataFrame:
             no_households += 1
             households = 0
         year = re.match(r"^\s*(\d{4})", tags.get("start_date", ""))
-        rows.append({"name": name, "district": tags.get("addr:district"), "street": tags.get("addr:subdistrict"),
-                     "build_year": int(year.group(1)) if year else None, "households": households})
+        rows.append({"osm_id": osm_id, "name": name, "district": tags.get("addr:district"),
+                     "street": tags.get("addr:subdistrict"), "build_year": int(year.group(1)) if year else None,
+                     "households": households})
         geoms.append(geom)
     if unnamed:
         warnings.append(f"{unnamed} unnamed landuse=residential area(s) skipped: a compound needs a name")
@@ -180,10 +191,10 @@ def _flow_lps(text: str | None) -> float | None:
 def _hydrants(path: Path, warnings: list[str]) -> gpd.GeoDataFrame:
     found = _read(path, "points", "other_tags LIKE '%emergency\"=>\"fire_hydrant\"%'")
     rows, geoms = [], []
-    for tags, geom in zip(found["tags"], found.geometry, strict=True):
+    for tags, osm_id, geom in zip(found["tags"], found["osm_id"], found.geometry, strict=True):
         if "fire_hydrant" not in (tags.get("emergency"), tags.get("disused:emergency")):
             continue
-        rows.append({"kind": _HYDRANT_KIND.get(tags.get("fire_hydrant:type", "").strip().lower()),
+        rows.append({"osm_id": osm_id, "kind": _HYDRANT_KIND.get(tags.get("fire_hydrant:type", "").strip().lower()),
                      "status": _hydrant_status(tags), "last_inspected": tags.get("check_date"),
                      "flow_lps": _flow_lps(tags.get("flow_rate"))})
         geoms.append(geom)
@@ -199,7 +210,7 @@ def _parking(path: Path, warnings: list[str]) -> gpd.GeoDataFrame:
         hits, _ = shapely.STRtree(residential).query(where, predicate="within")
         inside[hits] = True
     rows = []
-    for tags, in_residential in zip(found["tags"], inside, strict=True):
+    for tags, osm_id, in_residential in zip(found["tags"], found["osm_id"], inside, strict=True):
         access = tags.get("access", "").strip().lower()
         if tags.get("parking", "").strip().lower() in ("street_side", "lane", "on_street", "layby"):
             kind = "street"
@@ -209,7 +220,7 @@ def _parking(path: Path, warnings: list[str]) -> gpd.GeoDataFrame:
             kind = "compound" if in_residential else "office"
         else:
             kind = "public"
-        rows.append({"name": tags.get("name"), "kind": kind, "capacity": tags.get("capacity"),
+        rows.append({"osm_id": osm_id, "name": tags.get("name"), "kind": kind, "capacity": tags.get("capacity"),
                      "fee": tags.get("fee"), "open_hours": tags.get("opening_hours")})
     return _frame(rows, list(found.geometry.values))
 
@@ -231,7 +242,7 @@ def _ports(tags: dict[str, str]) -> int | None:
 def _charging(path: Path, warnings: list[str]) -> gpd.GeoDataFrame:
     found = _features(path, "amenity", "charging_station")
     rows, geoms, skipped, no_ports = [], [], 0, 0
-    for tags, geom in zip(found["tags"], found.geometry, strict=True):
+    for tags, osm_id, geom in zip(found["tags"], found["osm_id"], found.geometry, strict=True):
         if not _two_wheeler(tags):
             skipped += 1
             continue
@@ -246,7 +257,7 @@ def _charging(path: Path, warnings: list[str]) -> gpd.GeoDataFrame:
         else:
             status = "working"
         covered = tags.get("covered")
-        rows.append({"name": tags.get("name"), "ports": ports, "status": status,
+        rows.append({"osm_id": osm_id, "name": tags.get("name"), "ports": ports, "status": status,
                      "covered": covered if covered in ("yes", "no") else None})
         geoms.append(geom if geom.geom_type == "Point" else shapely.point_on_surface(geom))
     if skipped:

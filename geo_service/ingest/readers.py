@@ -157,11 +157,18 @@ def _gdal(path: str | Path, *, layer: str | None = None, encoding: str | None = 
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         info = pyogrio.read_info(path, layer=layer, encoding=encoding)
-        frame = pyogrio.read_dataframe(path, layer=layer, fid_as_index=True, use_arrow=True, encoding=encoding)
+        # GDAL promotes a GeoJSON integer ``id`` property to the FID and keeps it as a field as well;
+        # asking for both gives two ``id`` columns (pandas: "Index data must be 1-dimensional").
+        fid_column = info.get("fid_column") or ""
+        clash = fid_column.lower() in {str(f).lower() for f in info.get("fields", [])}
+        frame = pyogrio.read_dataframe(path, layer=layer, fid_as_index=not clash, use_arrow=True, encoding=encoding)
     info["warnings"] = [f"GDAL: {w.message}" for w in caught if issubclass(w.category, RuntimeWarning)]
     if not isinstance(frame, gpd.GeoDataFrame):
         raise ReadError(f"{'layer ' + repr(layer) if layer else 'the data'} has no geometry column "
                         "(an attribute table); nothing to put on a map")
+    if fid_column and not clash and fid_column.lower() != "id":
+        # A real FID column (GeoPackage ``fid``) is the source's identifier: keep it as a column.
+        frame.insert(0, fid_column, frame.index.to_numpy())
     return _with_ids(frame), info
 
 

@@ -42,8 +42,11 @@ from .geojson import GeoJSONPage, encode_features
 from .query import (
     FILTER_OPS,
     PREDICATES,
+    FeatureChange,
+    FeatureChanges,
     Filter,
     ImportSummary,
+    NewFeature,
     Predicate,
     Query,
     QueryResult,
@@ -51,7 +54,8 @@ from .query import (
     check_properties,
 )
 
-__all__ = ["CRS84", "FILTER_OPS", "PREDICATES", "Conflict", "FeatureStore", "Filter", "GeoJSONPage", "ImportSummary",
+__all__ = ["CRS84", "FILTER_OPS", "PREDICATES", "Conflict", "FeatureChange", "FeatureChanges", "FeatureStore",
+           "Filter", "NewFeature", "GeoJSONPage", "ImportSummary",
            "InvalidFeature", "InvalidQuery", "NotFound", "Predicate", "PreconditionFailed", "Query", "QueryResult",
            "StoreError", "Unavailable", "check_bbox", "check_properties", "check_write", "feature_etag",
            "plain_value", "validate_feature"]
@@ -236,6 +240,12 @@ class FeatureStore(abc.ABC):
     @abc.abstractmethod
     def import_frame(self, layer: str, frame: gpd.GeoDataFrame, mode: str = "append") -> ImportSummary:
         """Write a validated frame (index: id or RangeIndex; CRS EPSG:4326) in one transaction."""
+
+    @abc.abstractmethod
+    def apply_changes(self, layer: str, changes: FeatureChanges) -> ImportSummary:
+        """A keyed import's inserts, partial updates and deletes in one transaction, each with an audit
+        record by ``changes.actor``; Conflict when the layer's version is no longer ``changes.base_version``.
+        Nothing to do writes nothing (the version stays)."""
 
     @abc.abstractmethod
     def _insert(self, layer: str, props: dict[str, Any], geom: BaseGeometry, feature_id: int | None,

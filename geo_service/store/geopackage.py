@@ -46,7 +46,17 @@ from .base import AUDIT_KEYS, Bounds, FeatureStore, check_write
 from .errors import Conflict, InvalidQuery, NotFound, Unavailable
 from .filtering import coerce_value
 from .geojson import FeatureCache, GeoJSONPage, encode_features
-from .query import FILTER_OPS, PREDICATES, Filter, ImportSummary, Query, QueryResult, check_bbox, check_properties
+from .query import (
+    FILTER_OPS,
+    PREDICATES,
+    FeatureChanges,
+    Filter,
+    ImportSummary,
+    Query,
+    QueryResult,
+    check_bbox,
+    check_properties,
+)
 
 CHECK_INTERVAL_S = 0.0  # how long another process's commit may stay unseen (per thread); 0: never
 
@@ -750,6 +760,72 @@ class GeoPackageStore(FeatureStore):
             self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
             self._reload(layer)
             return ImportSummary(layer=layer, mode=mode, inserted=n, deleted=deleted, version=version)
+
+    def apply_changes(self, layer: str, changes: FeatureChanges) -> ImportSummary:
+        self.catalog.get(layer)
+        with self._lock:
+            self._sync()
+            self._layer(layer)
+            if changes.empty:
+                return ImportSummary(layer=layer, mode="keyed", inserted=0, deleted=0, updated=0,
+                                     unchanged=changes.unchanged, version=self._layers[layer].version)
+            self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                self._check_base_version(layer, changes.base_version)
+                for new in changes.inserts:
+                    self._insert_row(layer, new.properties, new.geometry, changes.actor)
+                for change in changes.updates:
+                    self._update_row(layer, change.id, change.properties, change.geometry, changes.actor)
+                for fid in changes.deletes:
+                    self._delete_row(layer, fid, changes.actor)
+                self._touch_contents(layer)
+                version = self._conn.execute("SELECT version FROM gcs_layer_state WHERE layer = ?",
+                                             (layer,)).fetchone()[0]
+                self._conn.execute("COMMIT")
+            except BaseException:
+                self._conn.execute("ROLLBACK")
+                raise
+            self._reload(layer)
+        return ImportSummary(layer=layer, mode="keyed", inserted=len(changes.inserts), deleted=len(changes.deletes),
+                             updated=len(changes.updates), unchanged=changes.unchanged, version=version)
+
+    def _check_base_version(self, layer: str, base: int) -> None:
+        now = self._conn.execute("SELECT version FROM gcs_layer_state WHERE layer = ?", (layer,)).fetchone()[0]
+        if now != base:
+            raise Conflict(f"{layer} changed while the import was being prepared (version {base} -> {now}); "
+                           "run the import again")
+
+    def _insert_row(self, layer: str, props: dict[str, Any], geom: BaseGeometry, actor: str | None) -> int:
+        names = self.catalog.get(layer).field_names
+        full = {n: props.get(n) for n in names}
+        cols = ", ".join(["geom"] + [fmt.q(n) for n in names])
+        cur = self._conn.execute(f"INSERT INTO {fmt.q(layer)} ({cols}) VALUES ({', '.join('?' * (len(names) + 1))})",
+                                 [fmt.encode(np.array([geom]))[0], *(_sql_value(full[n]) for n in names)])
+        fid = int(cur.lastrowid)
+        self._audit(layer, fid, "create", actor, None, {"properties": full, "geometry": geom})
+        return fid
+
+    def _update_row(self, layer: str, fid: int, props: dict[str, Any], geom: BaseGeometry | None,
+                    actor: str | None) -> None:
+        current = self._read_row(layer, fid)
+        if current is None:
+            raise Conflict(f"{layer}: feature {fid} was deleted while the import was being prepared")
+        sets = [f"{fmt.q(k)} = ?" for k in props]
+        values = [_sql_value(v) for v in props.values()]
+        if geom is not None:
+            sets.append("geom = ?")
+            values.append(fmt.encode(np.array([geom]))[0])
+        self._conn.execute(f"UPDATE {fmt.q(layer)} SET {', '.join(sets)} WHERE id = ?", values + [int(fid)])
+        after = {"properties": {**current["properties"], **props},
+                 "geometry": geom if geom is not None else current["geometry"]}
+        self._audit(layer, fid, "update", actor, current, after)
+
+    def _delete_row(self, layer: str, fid: int, actor: str | None) -> None:
+        current = self._read_row(layer, fid)
+        if current is None:
+            raise Conflict(f"{layer}: feature {fid} was deleted while the import was being prepared")
+        self._conn.execute(f"DELETE FROM {fmt.q(layer)} WHERE id = ?", (int(fid),))
+        self._audit(layer, fid, "delete", actor, current, None)
 
     # ---------------------------------------------------------------- whole-dataset copies
     def audit_records(self) -> list[dict[str, Any]]:

@@ -57,7 +57,7 @@ from .postgis_sql import (
     text_problem,
     tile_sql,
 )
-from .query import ImportSummary, Query, QueryResult
+from .query import FeatureChanges, ImportSummary, Query, QueryResult
 
 T = TypeVar("T")
 AT_FORMAT = 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'  # the embedded store's audit/last-modified time format
@@ -465,6 +465,65 @@ class PostGISStore(FeatureStore):
             return self._run(run)
         except psycopg.errors.UniqueViolation as e:
             raise Conflict(f"{layer}: the imported rows repeat an id ({_first_line(e)})") from None
+
+    def apply_changes(self, layer: str, changes: FeatureChanges) -> ImportSummary:
+        spec = self._spec(layer)
+        for item in [*changes.inserts, *changes.updates]:
+            _check_texts(item.properties, changes.actor)
+
+        def run(conn, attempt):
+            with conn.transaction():
+                conn.execute("SET LOCAL statement_timeout = 0")
+                now = conn.execute("SELECT version FROM gcs_layer_state WHERE layer = %s FOR UPDATE",
+                                   (layer,)).fetchone()[0]
+                if now != changes.base_version:
+                    raise Conflict(f"{layer} changed while the import was being prepared (version "
+                                   f"{changes.base_version} -> {now}); run the import again")
+                for new in changes.inserts:
+                    self._insert_row(conn, spec, new.properties, new.geometry, changes.actor)
+                for change in changes.updates:
+                    self._update_row(conn, spec, change.id, change.properties, change.geometry, changes.actor)
+                for fid in changes.deletes:
+                    self._delete_row(conn, spec, fid, changes.actor)
+                version = _layer_state(conn, layer)[0]
+                attempt.committing = True
+            return version
+
+        version = self.version(layer) if changes.empty else self._run(run)
+        return ImportSummary(layer=layer, mode="keyed", inserted=len(changes.inserts), deleted=len(changes.deletes),
+                             updated=len(changes.updates), unchanged=changes.unchanged, version=version)
+
+    def _insert_row(self, conn: psycopg.Connection, spec: LayerSpec, props: dict[str, Any], geom: BaseGeometry,
+                    actor: str | None) -> None:
+        full = {n: props.get(n) for n in spec.field_names}
+        stmt = sql.SQL("INSERT INTO {} ({}) VALUES ({}) RETURNING id").format(
+            sql.Identifier(spec.id), sql.SQL(", ").join([sql.Identifier("geom")] + [sql.Identifier(n) for n in full]),
+            sql.SQL(", ").join([sql.SQL("ST_GeomFromWKB(%s, 4326)")] + [cast(f) for f in spec.fields]))
+        fid = conn.execute(stmt, [_wkb(geom), *full.values()]).fetchone()[0]
+        self._audit(conn, spec.id, fid, "create", actor, None, {"properties": full, "geometry": geom})
+
+    def _update_row(self, conn: psycopg.Connection, spec: LayerSpec, fid: int, props: dict[str, Any],
+                    geom: BaseGeometry | None, actor: str | None) -> None:
+        current = self._read_row(conn, spec, fid, lock=True)
+        if current is None:
+            raise Conflict(f"{spec.id}: feature {fid} was deleted while the import was being prepared")
+        sets = [sql.SQL("{} = {}").format(sql.Identifier(k), cast(spec.field(k))) for k in props]
+        values: list[Any] = list(props.values())
+        if geom is not None:
+            sets.append(sql.SQL("geom = ST_GeomFromWKB(%s, 4326)"))
+            values.append(_wkb(geom))
+        conn.execute(sql.SQL("UPDATE {} SET {} WHERE id = %s").format(
+            sql.Identifier(spec.id), sql.SQL(", ").join(sets)), values + [int(fid)])
+        after = {"properties": {**current["properties"], **props},
+                 "geometry": geom if geom is not None else current["geometry"]}
+        self._audit(conn, spec.id, fid, "update", actor, current, after)
+
+    def _delete_row(self, conn: psycopg.Connection, spec: LayerSpec, fid: int, actor: str | None) -> None:
+        current = self._read_row(conn, spec, fid, lock=True)
+        if current is None:
+            raise Conflict(f"{spec.id}: feature {fid} was deleted while the import was being prepared")
+        conn.execute(sql.SQL("DELETE FROM {} WHERE id = %s").format(sql.Identifier(spec.id)), (int(fid),))
+        self._audit(conn, spec.id, fid, "delete", actor, current, None)
 
     # ------------------------------------------------------------------ whole-dataset copies (db copy)
     def audit_records(self) -> list[dict[str, Any]]:

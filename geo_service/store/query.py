@@ -64,6 +64,41 @@ class ImportSummary:
     inserted: int
     deleted: int
     version: int
+    updated: int = 0
+    unchanged: int = 0
+
+
+@dataclass
+class NewFeature:
+    properties: dict[str, Any]
+    geometry: Any  # a shapely geometry, WGS84
+
+
+@dataclass
+class FeatureChange:
+    id: int
+    properties: dict[str, Any]  # only the fields that change
+    geometry: Any | None  # None: the geometry stays
+
+
+@dataclass
+class FeatureChanges:
+    """What a keyed import (upsert/sync) does to one layer, applied in one transaction.
+
+    ``base_version`` is the layer version the changes were computed from: the store refuses them
+    (Conflict) when the layer changed since, so nobody's edit is overwritten unseen.
+    """
+
+    base_version: int
+    inserts: list[NewFeature] = field(default_factory=list)
+    updates: list[FeatureChange] = field(default_factory=list)
+    deletes: list[int] = field(default_factory=list)
+    unchanged: int = 0
+    actor: str | None = None  # the audit records' actor, e.g. "import hydrants.csv"
+
+    @property
+    def empty(self) -> bool:
+        return not (self.inserts or self.updates or self.deletes)
 
 
 def check_properties(spec: LayerSpec, props: list[str] | None) -> list[str]:

@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from ..specs import FieldSpec, LayerSpec, Title
+from .coordinates import OUTLIER_FLOOR_KM
 from .geometry import check_geometries
 from .values import normalise_column
 
@@ -54,7 +55,8 @@ class ValidationResult:
 def validate_frame(frame: gpd.GeoDataFrame, spec: LayerSpec, *, check_required: bool = True,
                    check_geometry: bool = True, outliers: bool = True,
                    service_area: tuple[float, float, float, float] | None = None,
-                   row_numbers: np.ndarray | None = None) -> ValidationResult:
+                   row_numbers: np.ndarray | None = None,
+                   outlier_floor_km: float = OUTLIER_FLOOR_KM) -> ValidationResult:
     """Split ``frame`` (EPSG:4326, columns named like the spec's fields) into valid and rejected rows.
 
     ``row_numbers`` are the human row numbers the reader assigned (default 1..n).
@@ -89,7 +91,7 @@ def validate_frame(frame: gpd.GeoDataFrame, spec: LayerSpec, *, check_required: 
     geoms = np.asarray(frame.geometry.values, dtype=object) if n else np.empty(0, dtype=object)
     if check_geometry:
         checked = check_geometries(geoms, spec.geometry_types, row_numbers=rows, service_area=service_area,
-                                   outliers=outliers)
+                                   outliers=outliers, outlier_floor_km=outlier_floor_km)
         geoms = checked.geoms
         warnings.extend(checked.warnings)
         geometry_order = len(spec.fields) + 1

@@ -5,17 +5,26 @@ that ``make_valid`` repairs are touched one by one. Each row gets at most one ge
 error: the first check it fails, in the order below, because later checks assume earlier ones.
 
   missing -> empty -> non-finite coordinates -> type (promote/demote Multi) -> validity
-  (repair) -> lon/lat range (with a swapped-axes hint) -> service area -> far outliers
+  (repair) -> lon/lat range (with a swapped-axes hint) -> Null Island (always) -> service area
+  -> far outliers (robust distance from the median point, ``coordinates``)
 """
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import shapely
+
+from .coordinates import (
+    NULL_ISLAND_REASON,
+    OUTLIER_FLOOR_KM,
+    coordinate_warnings,
+    far_from_centre,
+    km_between,
+    null_island,
+)
 
 TYPE_NAMES = ("Point", "LineString", "LinearRing", "Polygon", "MultiPoint", "MultiLineString",
               "MultiPolygon", "GeometryCollection")
@@ -26,9 +35,6 @@ _MULTI = {"point": "MultiPoint", "line": "MultiLineString", "polygon": "MultiPol
 _MAKE_MULTI = {"point": shapely.multipoints, "line": shapely.multilinestrings, "polygon": shapely.multipolygons}
 
 OUTLIER_MIN_ROWS = 20
-OUTLIER_MIN_KM = 20.0
-KM_PER_DEG_LAT = 110.574
-KM_PER_DEG_LON_EQUATOR = 111.320
 MAX_REPAIR_WARNINGS = 20
 
 
@@ -49,7 +55,7 @@ def _xy(x: float, y: float) -> str:
 
 def check_geometries(geoms: np.ndarray, geometry_types: tuple[str, ...], *, row_numbers: np.ndarray,
                      service_area: tuple[float, float, float, float] | None = None,
-                     outliers: bool = True) -> GeometryCheck:
+                     outliers: bool = True, outlier_floor_km: float = OUTLIER_FLOOR_KM) -> GeometryCheck:
     """Check and normalise ``geoms`` for a layer taking ``geometry_types``."""
     geoms = np.asarray(geoms, dtype=object).copy()
     result = GeometryCheck(geoms)
@@ -74,10 +80,13 @@ def check_geometries(geoms: np.ndarray, geometry_types: tuple[str, ...], *, row_
         bounds[ok] = shapely.bounds(result.geoms[ok])
     cx, cy = (bounds[:, 0] + bounds[:, 2]) / 2, (bounds[:, 1] + bounds[:, 3]) / 2
     _check_range(bounds, cx, cy, ok, reject)
+    reject(null_island(cx, cy, ok), lambda pos: NULL_ISLAND_REASON.format(xy=_xy(cx[pos], cy[pos])))
     if service_area is not None:
         _check_service_area(service_area, bounds, cx, cy, ok, reject)
     if outliers and ok.sum() >= OUTLIER_MIN_ROWS:
-        _check_outliers(cx, cy, ok, reject)
+        _check_outliers(cx, cy, ok, reject, outlier_floor_km)
+    if outliers:
+        result.warnings += coordinate_warnings(cx, cy, ok, _xy)
     return result
 
 
@@ -199,32 +208,14 @@ def _check_service_area(area, bounds, cx, cy, ok, reject) -> None:
     reject(outside, lambda pos: f"outside the service area {tuple(area)}: {_xy(cx[pos], cy[pos])}")
 
 
-def _check_outliers(cx, cy, ok, reject) -> None:
-    """Flag points far from the robust core (1st-99th percentile box) of the data.
-
-    Small files trim more (up to 10 %, at least two features per side) so that a few stray
-    points cannot stretch the box over themselves.
-    """
-    n = int(ok.sum())
-    q = max(0.01, min(0.10, 2.0 / n))
-    x, y = cx[ok], cy[ok]
-    x0, x1 = np.quantile(x, [q, 1 - q])
-    y0, y1 = np.quantile(y, [q, 1 - q])
-    kx = KM_PER_DEG_LON_EQUATOR * math.cos(math.radians((y0 + y1) / 2))
-    size_km = math.hypot((x1 - x0) * kx, (y1 - y0) * KM_PER_DEG_LAT)
-    limit = max(OUTLIER_MIN_KM, 2 * size_km)
-
-    def distance(px, py):
-        dx = np.maximum(0, np.maximum(x0 - px, px - x1)) * kx
-        dy = np.maximum(0, np.maximum(y0 - py, py - y1)) * KM_PER_DEG_LAT
-        return np.hypot(dx, dy)
-
+def _check_outliers(cx, cy, ok, reject, floor_km: float) -> None:
+    """Reject rows far from the data's robust centre (coordinates.far_from_centre); a far row whose
+    swapped axes land near the centre is named as swapped instead."""
+    far, dist, limit, (mx, my) = far_from_centre(cx, cy, ok, floor_km)
     with np.errstate(invalid="ignore"):
-        dist = distance(cx, cy)
-        far = ok & (dist > limit)
-        swapped = far & (distance(cy, cx) <= limit)
-    core = f"({x0:.4f}, {y0:.4f}, {x1:.4f}, {y1:.4f})"
+        swapped = far & (km_between(mx, my, cy, cx) <= limit)
+    centre = _xy(mx, my)
     reject(swapped, lambda pos: f"likely swapped lat/lon: {_xy(cx[pos], cy[pos])} is far from the rest of "
            f"the data, ({round(cy[pos], 6)}, {round(cx[pos], 6)}) is among it")
     reject(far, lambda pos: f"far outside the rest of the data: {_xy(cx[pos], cy[pos])} is {dist[pos]:,.0f} km "
-           f"from the box {core} holding most features (limit {limit:,.0f} km)")
+           f"from its centre {centre} (limit {limit:,.0f} km; the median point, --outlier-km sets the floor)")
