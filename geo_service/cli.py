@@ -65,6 +65,7 @@ def serve(host: Annotated[str, typer.Option(help="address to bind")] = "127.0.0.
 def demo(scale: Annotated[float, typer.Option(help="1 = one district; ~30 = a whole city")] = 1.0,
          seed: Annotated[int, typer.Option(help="random seed (same seed, same data)")] = 20240601) -> None:
     """Generate the deterministic demo district into the store (replaces every layer)."""
+    # deferred: a command loads only what it uses, so `geo-service --help` starts at once
     from .demo import write_demo
     from .store import open_store
 
@@ -98,6 +99,7 @@ def import_(
     encoding: Annotated[str | None, typer.Option(help="text encoding of CSV/Shapefile, e.g. gbk")] = None,
 ) -> None:
     """Validate a file against the layer spec and import it in one transaction."""
+    # deferred: a command loads only what it uses, so `geo-service --help` starts at once
     from .ingest.importer import ImportFailed, import_file
     from .store import open_store
 
@@ -170,6 +172,7 @@ app.add_typer(db_app, name="db")
 def db_init(url: Annotated[str | None, typer.Option(
         help="postgresql:// URL (default: GEO_SERVICE_DATABASE_URL)")] = None) -> None:
     """Create or upgrade the schema (idempotent): PostGIS, version/audit tables, one table per layer."""
+    # deferred: a command loads only what it uses, so `geo-service --help` starts at once
     from .catalog import load_catalog
     from .store.base import StoreError
     from .store.postgis import PostGISStore
@@ -196,6 +199,7 @@ def db_copy(
     audit: Annotated[bool, typer.Option(help="copy the audit log too")] = True,
 ) -> None:
     """Copy a whole dataset (every layer, ids kept, audit log) between stores; replaces the destination's."""
+    # deferred: a command loads only what it uses, so `geo-service --help` starts at once
     from .catalog import load_catalog
     from .store.base import StoreError
     from .store.copy import copy_dataset, open_location, parse_location
@@ -233,6 +237,7 @@ def analyse(
     lang: Annotated[str, typer.Option(help="CSV headers: en or zh")] = "en",
 ) -> None:
     """Run an analysis on the store's data (parameters: defaults < settings < --param)."""
+    # deferred: a command loads only what it uses, so `geo-service --help` starts at once
     import sys
 
     from .analysis import output
@@ -286,6 +291,7 @@ def export_map(
     base_url: Annotated[str | None, typer.Option(help="service URL that popup links point to")] = None,
 ) -> None:
     """One compound or one street as a single self-contained HTML map that opens offline."""
+    # deferred: a command loads only what it uses, so `geo-service --help` starts at once
     from .store import open_store
     from .store.base import StoreError
     from .web.assets import AssetsMissing
@@ -317,6 +323,7 @@ def export_report(
     force: Annotated[bool, typer.Option(help="draw again even if the data have not changed")] = False,
 ) -> None:
     """A printable map report: one compound's page, or a street/district atlas (cover, ranking, contents)."""
+    # deferred: a command loads only what it uses, so `geo-service --help` starts at once
     from .reports.data import Scope
     from .reports.fonts import FontMissing
     from .reports.pdf import build_report
@@ -337,6 +344,7 @@ def export_report(
         if total <= 1:
             return
         if bar is None:
+            # deferred: a command loads only what it uses, so `geo-service --help` starts at once
             from tqdm import tqdm
 
             bar = tqdm(total=total, unit="page", desc=f"{scope.kind} {scope.key}")

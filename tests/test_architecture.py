@@ -165,7 +165,7 @@ def test_function_level_imports_say_why():
             if not _in_function(node, parents) or "#" in lines[node.lineno - 1]:
                 continue
             above = node.lineno - 1
-            while above in covered:
+            while above in covered or (above >= 1 and not lines[above - 1].strip()):  # the block, its blank lines
                 above -= 1
             if above < 1 or not lines[above - 1].strip().startswith("#"):
                 silent.append(f"{path.relative_to(PACKAGE.parent)}:{node.lineno}: {lines[node.lineno - 1].strip()}")
