@@ -134,7 +134,8 @@ def apikey(name: Annotated[str, typer.Argument(help="who holds the key; recorded
                                    "service picks it up within a second, no restart")] = None,
            ) -> None:
     """Make a new API key: print it once, and add its settings entry (only its SHA-256) where you say."""
-    import json  # deferred, like every import of a command: `geo-service --help` stays fast
+    # deferred: a command loads only what it uses, so `geo-service --help` starts at once
+    import json
 
     import yaml
 
