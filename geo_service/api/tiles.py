@@ -62,7 +62,7 @@ def _tileset(request: Request, spec: LayerSpec) -> dict:
              "geometryDimension": dim.pop() if len(dim) == 1 else None, "minTileMatrix": "0",
              "maxTileMatrix": str(tiles.MAX_ZOOM),
              "propertiesSchema": {"type": "object", "properties": {f.name: {"type": types[f.type], "title": f.title.en}
-                                                                  for f in spec.fields}}}
+                                                                  for f in tiles.tile_fields(spec)}}}
     doc = {"title": f"{spec.title.en}: Mapbox Vector Tiles", "dataType": "vector",
            "crs": "http://www.opengis.net/def/crs/EPSG/0/3857", "tileMatrixSetURI": TMS_URI,
            "links": [{"rel": "self", "type": JSON, "href": here}, *_tms_links(base),

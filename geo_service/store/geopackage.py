@@ -505,7 +505,7 @@ class GeoPackageStore(FeatureStore):
 
         def source() -> mvt.TileSource:
             frame = self.query(layer, Query()).features
-            return mvt.TileSource.build(layer, frame, [(f.name, f.type) for f in lay.spec.fields])
+            return mvt.TileSource.build(layer, frame, [(f.name, f.type) for f in mvt.tile_fields(lay.spec)])
 
         src = self._tile_sources.get((layer, version), source)
         return self._tiles.get((layer, version, z, x, y), lambda: mvt.encode_tile(src, z, x, y))

@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from ..catalog import SOURCE_ID
 from ..crs import HALF_WORLD, WORLD_M, lonlat_bounds, mercator, tile_bounds
 from .errors import InvalidQuery
 
@@ -36,6 +37,13 @@ MOVE_TO, LINE_TO, CLOSE_PATH = 1, 2, 7
 
 
 # ------------------------------------------------------------------ protobuf pieces
+
+def tile_fields(spec) -> list:
+    """The fields a tile carries as tags: the catalog's declared ones, which maps style by. The source
+    identifier (a long text per feature) stays out: it identifies, the items API has it, and it would
+    make every tile a third larger."""
+    return [f for f in spec.fields if f.name != SOURCE_ID]
+
 
 def _uvarint(v: int) -> bytes:
     out = bytearray()

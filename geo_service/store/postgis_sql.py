@@ -235,7 +235,7 @@ def tile_sql(spec: LayerSpec, z: int, x: int, y: int) -> tuple[sql.Composable, l
     """
     margin = mvt.BUFFER / mvt.EXTENT
     props = sql.SQL("").join(sql.SQL(", {} AS {}").format(column_expr(f, "t"), sql.Identifier(f.name))
-                             for f in spec.fields)
+                             for f in mvt.tile_fields(spec))
     stmt = sql.SQL(
         "WITH b AS (SELECT ST_TileEnvelope(%s, %s, %s) AS env, ST_TileEnvelope(%s, %s, %s, margin => %s) AS pad), "
         "m AS (SELECT t.id, ST_AsMVTGeom(ST_Transform(t.geom, 3857), b.env, %s, %s, true) AS mvt_geom{props} "
