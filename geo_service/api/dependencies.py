@@ -54,8 +54,9 @@ def spec_of(request: Request, collection_id: str) -> LayerSpec:
     return catalog.get(collection_id)
 
 
-def layer_spec(request: Request, collection_id: str = LayerId) -> LayerSpec:
-    """The collection of the path, looked up once (404 when the catalog has no such layer)."""
+async def layer_spec(request: Request, collection_id: str = LayerId) -> LayerSpec:
+    """The collection of the path, looked up once (404 when the catalog has no such layer). Async although it
+    waits on nothing: FastAPI runs a sync dependency in the threadpool, a hop that costs more than the lookup."""
     return spec_of(request, collection_id)
 
 
@@ -106,8 +107,8 @@ def format_param(request: Request, allowed: tuple[str, ...] = ("json", "html")) 
     return f
 
 
-def only_f(request: Request) -> bool:
-    """For resources that take nothing but `f`: whether to answer HTML."""
+async def only_f(request: Request) -> bool:
+    """For resources that take nothing but `f`: whether to answer HTML (async: no threadpool hop)."""
     check_params(request, ["f"])
     return wants_html(request, format_param(request))
 
