@@ -280,6 +280,10 @@ class GeoPackageStore(FeatureStore):
 
         return _Txn()
 
+    def _stored_version(self, layer: str) -> int:
+        """The layer's version as the file has it (inside a write transaction: as this write leaves it)."""
+        return self._conn.execute("SELECT version FROM gcs_layer_state WHERE layer = ?", (layer,)).fetchone()[0]
+
     def _begin_immediate(self) -> None:
         """Every write transaction starts here: a read-only store refuses it with 503, naming the file."""
         if self.read_only:
@@ -570,7 +574,7 @@ class GeoPackageStore(FeatureStore):
         self._sync()
         lay = self._layer(layer)
         self._begin_immediate()
-        v = self._conn.execute("SELECT version FROM gcs_layer_state WHERE layer = ?", (layer,)).fetchone()[0]
+        v = self._stored_version(layer)
         return lay, v
 
     def _finish_write(self, layer: str, before: int, apply) -> None:
@@ -751,8 +755,7 @@ class GeoPackageStore(FeatureStore):
                     self._conn.execute(trigger_sql)
                 fmt.bump_version(self._conn, layer)
                 self._touch_contents(layer)
-                version = self._conn.execute("SELECT version FROM gcs_layer_state WHERE layer = ?",
-                                             (layer,)).fetchone()[0]
+                version = self._stored_version(layer)
                 self._conn.execute("COMMIT")
             except BaseException:
                 self._conn.execute("ROLLBACK")
@@ -769,7 +772,7 @@ class GeoPackageStore(FeatureStore):
             if changes.empty:
                 return ImportSummary(layer=layer, mode="keyed", inserted=0, deleted=0, updated=0,
                                      unchanged=changes.unchanged, version=self._layers[layer].version)
-            self._conn.execute("BEGIN IMMEDIATE")
+            self._begin_immediate()
             try:
                 self._check_base_version(layer, changes.base_version)
                 for new in changes.inserts:
@@ -779,8 +782,7 @@ class GeoPackageStore(FeatureStore):
                 for fid in changes.deletes:
                     self._delete_row(layer, fid, changes.actor)
                 self._touch_contents(layer)
-                version = self._conn.execute("SELECT version FROM gcs_layer_state WHERE layer = ?",
-                                             (layer,)).fetchone()[0]
+                version = self._stored_version(layer)
                 self._conn.execute("COMMIT")
             except BaseException:
                 self._conn.execute("ROLLBACK")
@@ -790,7 +792,7 @@ class GeoPackageStore(FeatureStore):
                              updated=len(changes.updates), unchanged=changes.unchanged, version=version)
 
     def _check_base_version(self, layer: str, base: int) -> None:
-        now = self._conn.execute("SELECT version FROM gcs_layer_state WHERE layer = ?", (layer,)).fetchone()[0]
+        now = self._stored_version(layer)
         if now != base:
             raise Conflict(f"{layer} changed while the import was being prepared (version {base} -> {now}); "
                            "run the import again")
