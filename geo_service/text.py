@@ -7,6 +7,7 @@ only what is drawn passes through here.
 
 from __future__ import annotations
 
+import re
 import unicodedata
 
 ELLIPSIS = "…"
@@ -39,3 +40,16 @@ def drawable(text: object, max_chars: int | None = None) -> str:
 def _is_emoji_part(code: int) -> bool:
     """Tag characters and variation selectors that belong to emoji sequences (harmless when drawn)."""
     return 0xE0020 <= code <= 0xE007F or 0xFE00 <= code <= 0xFE0F
+
+
+# A spreadsheet runs a cell starting with =, +, -, @ (or a tab / carriage return) as a formula: the OWASP
+# CSV-injection rule. Plain numbers such as -95.88 are left alone.
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_PLAIN_NUMBER = re.compile(r"^[+-]?(\d+([.,]\d*)?|[.,]\d+)([eE][+-]?\d+)?$")
+
+
+def spreadsheet_safe(value: object) -> object:
+    """A text cell a spreadsheet would run as a formula gets a leading apostrophe (shown as text)."""
+    if isinstance(value, str) and value.startswith(_FORMULA_START) and not _PLAIN_NUMBER.match(value):
+        return "'" + value
+    return value

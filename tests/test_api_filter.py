@@ -7,6 +7,7 @@ and where; `filter` combines with bbox, attribute parameters, sortby and paging.
 
 from __future__ import annotations
 
+import io
 import urllib.parse
 
 import pandas as pd
@@ -231,3 +232,42 @@ def test_postgis_uses_its_indexes_for_a_filter_with_a_bbox(catalog):
         assert "Seq Scan" not in plan, plan
     finally:
         store.close()
+
+
+def test_map_views_keep_what_the_filter_selects(client, frames, places):
+    """The web map's filter box (issue 15 item 5): /map/data carries the same filter as /items."""
+    text = "status IN ('faulty','under_repair') AND last_inspected < DATE('2024-01-01')"
+    want = ids(client, "fire_hydrants", filter=text)
+    minx, miny, maxx, maxy = frames["compounds"].total_bounds
+    whole = f"{minx - 0.01},{miny - 0.01},{maxx + 0.01},{maxy + 0.01}"
+    r = client.get("/map/data/fire_hydrants", params={"bbox": whole, "zoom": 21, "filter": text})
+    assert r.status_code == 200, r.text
+    view = r.json()
+    assert view["mode"] == "features" and view["filterMatched"] == len(want)
+    assert sorted(f["id"] for f in view["features"]) == want
+    box = ",".join(f"{v:.6f}" for v in places[0])
+    part = client.get("/map/data/fire_hydrants", params={"bbox": box, "zoom": 12, "filter": text}).json()
+    assert part["filterMatched"] == len(want) and 0 < part["numberMatched"] < len(want)
+    plain = client.get("/map/data/fire_hydrants", params={"bbox": box, "zoom": 12}).json()
+    assert "filterMatched" not in plain and plain["numberMatched"] > part["numberMatched"]
+    bad = client.get("/map/data/fire_hydrants", params={"bbox": box, "zoom": 12, "filter": "colour = 'red'"})
+    assert bad.status_code == 400 and "colour" in bad.json()["description"]
+
+
+def test_items_as_csv_for_people(client, frames):
+    text = "status = 'faulty'"
+    want = ids(client, "fire_hydrants", filter=text)
+    r = client.get("/collections/fire_hydrants/items", params={"filter": text, "f": "csv", "limit": 10000})
+    assert r.status_code == 200 and r.headers["content-type"].startswith("text/csv")
+    assert r.content.startswith(b"\xef\xbb\xbf")  # Excel reads UTF-8 with a byte-order mark only
+    table = pd.read_csv(io.BytesIO(r.content), encoding="utf-8-sig")
+    assert sorted(table.iloc[:, 0].tolist()) == want
+    headers = list(table.columns)
+    assert len(headers) == len(set(headers))
+    assert {"状态", "状态代码", "经度", "纬度"} <= set(headers)
+    assert set(table["状态"]) == {"故障"} and set(table["状态代码"]) == {"faulty"}
+    truth = frames["fire_hydrants"].loc[want]
+    assert table.set_index(table.columns[0]).loc[want, "经度"].round(6).tolist() == truth.geometry.x.round(6).tolist()
+    polygons = client.get("/collections/compounds/items", params={"f": "csv", "limit": 3})
+    rows = pd.read_csv(io.BytesIO(polygons.content), encoding="utf-8-sig")
+    assert len(rows) == 3 and rows["WKT"].str.startswith("POLYGON").all()

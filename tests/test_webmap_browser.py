@@ -356,3 +356,52 @@ def test_compound_page_keeps_the_compound_in_sight_with_details_open(server, siz
     assert cx0 >= px1 or cx1 <= px0 or cy0 >= py1 or cy1 <= py0, geo  # not under the panel
     pg.locator(".cgis-panel-close").click()
     assert not panel.is_visible()
+
+
+def test_filter_box_filters_the_map_and_links_the_matching_items(server, page):
+    """Issue 15 item 5: a ready-made example filters what the map shows; a bad filter says where it is
+    wrong and leaves the map as it was; the links open the matching items and CSV."""
+    from geo_service.store.geopackage import GeoPackageStore
+
+    with GeoPackageStore(server.gpkg, load_catalog(Path(__file__).resolve().parent.parent / "layers")) as store:
+        frame = store.query("fire_hydrants", Query(properties=["status"])).features
+    faulty = int(frame.status.isin(["faulty", "under_repair"]).sum())
+    assert 0 < faulty < len(frame)
+    open_map(page, server.base + "/map?layers=fire_hydrants")
+    page.evaluate("void window.compoundMap.map.setZoom(17, {animate: false})")  # single hydrants, no clusters
+    page.wait_for_timeout(300)
+    idle(page)
+    box = page.locator(".cgis-filter")
+    box.locator("summary").click()
+    box.locator(".cgis-filter-layer").select_option("fire_hydrants")
+    options = box.locator(".cgis-filter-examples option").evaluate_all("os => os.map(o => [o.textContent, o.value])")
+    assert ["状态为 故障 或 维修中", "status IN ('faulty', 'under_repair')"] in options, options
+
+    box.locator(".cgis-filter-text").fill("status = 'faulty' AND")  # broken text: an error with its position
+    box.locator(".cgis-filter-apply").click()
+    error = box.locator(".cgis-filter-error")
+    error.wait_for()
+    assert "filter" in error.inner_text()
+    assert page.evaluate("Object.keys(window.compoundMap.filters).length") == 0
+
+    box.locator(".cgis-filter-examples").select_option("status IN ('faulty', 'under_repair')")
+    box.locator(".cgis-filter-apply").click()
+    box.locator(".cgis-filter-status", has_text=f"共 {faulty} 个要素符合").wait_for()
+    idle(page)
+    data = page.evaluate("window.compoundMap.layers.fire_hydrants.data")
+    assert data["filterMatched"] == faulty
+    if data["mode"] == "features":
+        assert {f["properties"]["_c"] for f in data["features"]} <= {"faulty", "under_repair"}
+    assert "已筛选" in page.locator(".cgis-legend-section[data-layer=fire_hydrants]").inner_text()
+    hrefs = box.locator(".cgis-filter-links a").evaluate_all("as => as.map(a => a.href)")
+    assert any("f=html" in h for h in hrefs) and any("f=csv" in h for h in hrefs)
+    csv_href = next(h for h in hrefs if "f=csv" in h)
+    csv_text = page.evaluate("u => fetch(u).then(r => r.text())", csv_href)
+    assert len(csv_text.strip().splitlines()) == faulty + 1  # the header and every matching hydrant
+    assert "状态" in csv_text.splitlines()[0]
+
+    box.locator(".cgis-filter-clear").click()
+    idle(page)
+    assert page.evaluate("Object.keys(window.compoundMap.filters).length") == 0
+    assert "filterMatched" not in page.evaluate("window.compoundMap.layers.fire_hydrants.data")
+    assert page.errors == []

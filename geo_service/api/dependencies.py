@@ -263,6 +263,7 @@ class ItemsRequest:
     crs: str
     as_html: bool
     skip_geometry: bool = False
+    as_csv: bool = False  # f=csv: a table for people (labels, lon/lat or WKT), e.g. the map's filter box links it
 
 
 def _int_param(request: Request, name: str, default: int) -> int:
@@ -287,7 +288,7 @@ def items_request(request: Request, spec: LayerSpec) -> ItemsRequest:
         raise bad(f"limit={limit}: must be at least 1")
     if offset < 0:
         raise bad(f"offset={offset}: must not be negative")
-    f = format_param(request, ("json", "geojson", "html"))
+    f = format_param(request, ("json", "geojson", "html", "csv"))
     # Part 1 /req/core/fc-limit-response-1: above the maximum, serve the maximum (and a next link).
     q = StoreQuery(limit=min(limit, settings.max_limit), offset=min(offset, MAX_FEATURE_ID),
                    sort=parse_sortby(params.get("sortby"), spec), filters=attribute_filters(request, spec),
@@ -305,7 +306,7 @@ def items_request(request: Request, spec: LayerSpec) -> ItemsRequest:
         check_datetime(params["datetime"])
     q.cql = cql_filter(request, spec)
     return ItemsRequest(spec, q, output_crs(params.get("crs"), settings), wants_html(request, f),
-                        skip_geometry(request))
+                        skip_geometry(request), as_csv=f == "csv")
 
 
 # ------------------------------------------------------------------ request bodies

@@ -24,6 +24,7 @@ from ..crs import CRS84, from_crs84
 from ..store.base import Query as StoreQuery
 from ..store.base import feature_etag
 from ..store.geojson import GeoJSONPage, collection_bytes, encode_features, geometry_dict
+from ..web import feature_table
 from . import html
 from .dependencies import (
     ItemsRequest,
@@ -39,7 +40,7 @@ from .dependencies import (
     wants_html,
 )
 from .openapi import CONTENT_CRS, NOT_FOUND, ok, operation, ref, value_schema
-from .responses import GEOJSON, HTML, JSON, base_url, conditional, json_response, not_modified
+from .responses import CSV, GEOJSON, HTML, JSON, base_url, conditional, json_response, not_modified
 
 
 def page_links(request: Request, cid: str, q: StoreQuery, matched: int, returned: int,
@@ -100,12 +101,14 @@ class ItemEndpoints:
         ask = items_request(request, self.spec)
         store, cid = request.app.state.store, self.spec.id
         version, modified = store.layer_state(cid)
-        key = hashlib.blake2b(f"{request.url.query}|{ask.as_html}".encode(), digest_size=8).hexdigest()
+        key = hashlib.blake2b(f"{request.url.query}|{ask.as_html}|{ask.as_csv}".encode(), digest_size=8).hexdigest()
         etag = f'W/"{cid}-{version}-{key}"'
         headers = conditional(request, etag, modified)
         if headers is None:
             return not_modified({"ETag": etag, "Vary": "Accept"})
         headers["Content-Crs"] = f"<{ask.crs}>"
+        if ask.as_csv:
+            return self._items_csv(request, ask, headers)
         if ask.as_html:
             return Response(self._items_html(request, ask), media_type=HTML, headers=headers)
         page = self._page(store, ask)
@@ -131,6 +134,17 @@ class ItemEndpoints:
         conv = from_crs84(ask.crs)
         return html.items(self.spec, result, links, conv(geoms) if conv else geoms, lang(request), base_url(request),
                           _now())
+
+    def _items_csv(self, request: Request, ask: ItemsRequest, headers: dict[str, str]) -> Response:
+        result = request.app.state.store.query(self.spec.id, ask.query)
+        frame = result.features
+        conv = from_crs84(ask.crs)
+        if conv is not None and len(frame):
+            frame = frame.set_geometry(conv(np.asarray(frame.geometry.values, dtype=object)))
+        headers = {**headers, "Content-Disposition": f'inline; filename="{self.spec.id}.csv"',
+                   "OGC-NumberMatched": str(result.number_matched)}
+        return Response(feature_table.csv_bytes(self.spec, frame, lang(request), not ask.skip_geometry),
+                        media_type=CSV, headers=headers)
 
     def item(self, request: Request) -> Response:
         cid, store = self.spec.id, request.app.state.store
@@ -196,7 +210,7 @@ class ItemEndpoints:
                   "description": "sort keys, comma-separated; a leading - sorts descending",
                   "schema": {"type": "string", "pattern": _names_pattern(["id", *spec.field_names], signed=True)}}
         props = self._properties_parameter()
-        shared = [ref(n) for n in ("f-features", "bbox", "bbox-crs", "crs", "limit", "offset", "datetime", "filter",
+        shared = [ref(n) for n in ("f-items", "bbox", "bbox-crs", "crs", "limit", "offset", "datetime", "filter",
                                    "filter-lang", "filter-crs", "skipGeometry")]
         return shared + [sortby, props] + filters
 
@@ -209,8 +223,8 @@ class ItemEndpoints:
         cid, title = self.spec.id, self.spec.title.en
         items_extra = operation(
             f"items.{cid}", "Features", f"{title}: features", self._items_parameters(),
-            ok(f"a page of {title} features", GEOJSON, {"$ref": f"#/components/schemas/{cid}.featureCollection"},
-               CONTENT_CRS), self.auth)
+            _with_csv(ok(f"a page of {title} features", GEOJSON,
+                         {"$ref": f"#/components/schemas/{cid}.featureCollection"}, CONTENT_CRS)), self.auth)
         item_responses = ok(f"a {title} feature", GEOJSON, {"$ref": f"#/components/schemas/{cid}.feature"},
                             CONTENT_CRS)
         item_responses["404"] = dict(NOT_FOUND)
@@ -222,6 +236,11 @@ class ItemEndpoints:
                              openapi_extra=items_extra, name=items_extra["operationId"])
         router.add_api_route(f"/collections/{cid}/items/{{featureId}}", self.item, methods=["GET"],
                              response_class=Response, openapi_extra=item_extra, name=item_extra["operationId"])
+
+
+def _with_csv(responses: dict[str, Any]) -> dict[str, Any]:
+    responses["200"]["content"]["text/csv"] = {"schema": {"type": "string"}}
+    return responses
 
 
 def build_router(catalog, read_requires_key: bool) -> APIRouter:

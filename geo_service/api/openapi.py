@@ -134,6 +134,10 @@ def shared_parameters(settings: Settings) -> dict[str, Any]:
               "(default: from the Accept header, else json)", "schema": {"type": "string", "enum": ["json", "html"]}},
         "f-features": {"name": "f", "in": "query", "required": False, "description": "json/geojson or html",
                        "schema": {"type": "string", "enum": ["json", "geojson", "html"]}},
+        "f-items": {"name": "f", "in": "query", "required": False,
+                    "description": "json/geojson, html, or csv (a table for people: labels with codes beside them, "
+                                   "lon/lat or WKT)",
+                    "schema": {"type": "string", "enum": ["json", "geojson", "html", "csv"]}},
         "limit": {"name": "limit", "in": "query", "required": False, "style": "form", "explode": False,
                   "description": f"features per page; at most {settings.max_limit} are returned",
                   "schema": {"type": "integer", "minimum": 1, "maximum": settings.max_limit,

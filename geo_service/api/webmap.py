@@ -22,7 +22,7 @@ from ..settings import Settings
 from ..web import assets, basemaps
 from ..web.data import OVERLAYS, MapData, MapDataError
 from ..web.page import TEXTS, MapPage, render
-from .dependencies import check_params, parse_bbox
+from .dependencies import check_params, cql_filter, parse_bbox
 from .errors import ApiError
 from .openapi import error_responses
 from .responses import base_url, send
@@ -113,7 +113,8 @@ def _page(request: Request, md: MapData, color_by: str | None, layers: str | Non
     page = MapPage(
         catalog=md.store.catalog, lang=lang, schemes=schemes, bounds=bounds,
         basemaps=basemaps.configured(settings, base), api=base, links_base=base, color_by=color_by,
-        hydrant_radius_m=md.hydrant_radius(), focus=focus, title=title, visible=visible)
+        hydrant_radius_m=md.hydrant_radius(), focus=focus, title=title, visible=visible,
+        max_limit=settings.max_limit)
     try:
         html = render(page, asset_prefix=f"{base}/static")
     except assets.AssetsMissing as e:
@@ -156,10 +157,19 @@ def compound_map(request: Request, compound_id: int = Path(..., ge=1, le=2**53),
 @router.get("/map/data/{layer}", tags=["Map"], summary="A layer in one map view: features, or clusters when dense",
             responses=error_responses(304, 400, 404))
 def layer_view(request: Request, layer: str = Path(..., pattern=r"^[a-z][a-z0-9_]*$"), bbox: str = Bbox,
-               zoom: int = Zoom, color_by: str | None = ColorBy, md: MapData = Depends(map_data)):
-    check_params(request, ["bbox", "zoom", "color_by"])
+               zoom: int = Zoom, color_by: str | None = ColorBy, md: MapData = Depends(map_data),
+               filter_: str | None = Query(None, alias="filter", max_length=4000,
+                                           description="a CQL2 filter (as on /items): the view keeps what it selects"),
+               filter_lang: str | None = Query(None, alias="filter-lang",
+                                               description="cql2-text (default) or cql2-json"),
+               filter_crs: str | None = Query(None, alias="filter-crs",
+                                              description="CRS of the filter's geometries")):
+    check_params(request, ["bbox", "zoom", "color_by", "filter", "filter-lang", "filter-crs"])
     try:
-        body = md.view(layer, parse_bbox(bbox, lonlat=True), zoom, color_by)
+        spec = md.spec(layer)
+        cql = cql_filter(request, spec)
+        text = None if cql is None else f"{filter_lang}|{filter_crs}|{filter_}"
+        body = md.view(layer, parse_bbox(bbox, lonlat=True), zoom, color_by, cql=cql, cql_text=text)
     except MapDataError as e:
         raise ApiError(e.status, "NotFound" if e.status == 404 else "InvalidParameterValue", str(e)) from None
     return _json(request, body)

@@ -153,26 +153,39 @@ class MapData:
         return self._memo.get(key, build)
 
     def view(self, layer: str, bbox: tuple[float, float, float, float], zoom: int, color_by: str | None = None,
-             full: bool = False) -> bytes:
+             full: bool = False, cql: Any = None, cql_text: str | None = None) -> bytes:
         """A JSON answer for one view: ``features`` (GeoJSON, each with its class key ``_c``) when few
         enough are inside, else ``clusters`` [lon, lat, count, class] and ``singles`` [id, lon, lat, class].
 
         ``full`` (exports) returns every feature, with every property and ungeneralised; the page
-        otherwise reads properties on click from the OGC API item, so views stay small."""
+        otherwise reads properties on click from the OGC API item, so views stay small. ``cql`` (a checked
+        CQL2 filter, ``cql_text`` its text as the cache key) keeps only the features it selects."""
         scheme = self.scheme(layer, color_by)
-        key = (layer, scheme.name, scheme.edges, self._stamp(layer, scheme), tuple(bbox), zoom, full)
-        return self._views.get(key, lambda: self._view(layer, scheme, bbox, zoom, full))
+        key = (layer, scheme.name, scheme.edges, self._stamp(layer, scheme), tuple(bbox), zoom, full, cql_text)
+        return self._views.get(key, lambda: self._view(layer, scheme, bbox, zoom, full, cql, cql_text))
+
+    def matching(self, layer: str, cql: Any, cql_text: str) -> np.ndarray:
+        """The sorted ids ``cql`` selects in the whole layer, kept until the layer changes: panning a
+        filtered map then costs one sorted-array lookup per view, not a filter per view."""
+        key = ("filter", layer, self.store.version(layer), cql_text)
+        return self._memo.get(key, lambda: np.sort(self.store.query(layer, Query(cql=cql, properties=[]))
+                                                   .features.index.to_numpy(dtype=np.int64)))
 
     def _view(self, layer: str, scheme: styles.Scheme, bbox: tuple[float, float, float, float], zoom: int,
-              full: bool) -> bytes:
+              full: bool, cql: Any = None, cql_text: str | None = None) -> bytes:
         spec = self.spec(layer)
         index = self.index(layer, scheme)
         pos = index.in_bbox(bbox)
+        head: dict[str, Any] = {"layer": layer, "zoom": zoom, "scheme": scheme.name}
+        if cql is not None:
+            matched = self.matching(layer, cql, cql_text or "")
+            pos = pos[np.isin(index.ids[pos], matched, assume_unique=True)]
+            head["filterMatched"] = int(len(matched))
         keys = scheme.keys()
         limit = self.max_features
         if spec.style.get("cluster"):
             limit = min(limit, int(viewport.pixel_area(bbox, zoom) / self.cluster_px**2))
-        head = {"layer": layer, "zoom": zoom, "scheme": scheme.name, "numberMatched": int(len(pos))}
+        head["numberMatched"] = int(len(pos))
         if len(pos) > limit and zoom < MAX_ZOOM and not full:
             clusters, singles = viewport.grid_clusters(index, pos, zoom, keys, ranks=scheme.ranks())
             return orjson.dumps({**head, "mode": "clusters", "clusters": clusters, "singles": singles})

@@ -25,7 +25,7 @@ from folium.template import Template
 
 from .. import styles
 from ..catalog import Catalog, LayerSpec
-from . import assets
+from . import assets, filter_examples
 from .basemaps import Basemap
 from .data import OVERLAYS
 from .templating import render as render_template
@@ -35,14 +35,21 @@ TEXTS = {
            "loading": "加载中…", "report": "小区报告 (PDF)", "item": "API 条目", "summary": "小区概况",
            "zoom_in": "放大后显示", "too_many": "范围内要素过多，请放大", "cluster_hint": "圆中数字为聚合的要素数量",
            "color_by": "着色依据", "none_basemap": "无底图", "yes": "是", "no": "否", "error": "加载失败",
-           "spaces": "个泊位", "radius": "半径", "legend": "图例", "value": "分析值"},
+           "spaces": "个泊位", "radius": "半径", "legend": "图例", "value": "分析值",
+           "filter": "筛选 (CQL2)", "filter_layer": "筛选图层", "filter_examples": "常用筛选…", "filter_apply": "应用",
+           "filter_clear": "清除", "filter_placeholder": "例如 status = 'faulty'", "filter_none": "未筛选",
+           "filter_on": "已筛选", "filter_matched": "共 {n} 个要素符合", "filter_list": "符合的要素列表"},
     "en": {"title": "Residential compound infrastructure", "search": "Search compound names…",
            "no_results": "No compound found", "loading": "Loading…", "report": "Compound report (PDF)",
            "item": "API item", "summary": "Compound summary", "zoom_in": "zoom in to see",
            "too_many": "too many features here; zoom in", "cluster_hint": "numbers count the features grouped",
            "color_by": "Colour by", "none_basemap": "No basemap", "yes": "Yes", "no": "No",
            "error": "failed to load", "spaces": "spaces", "radius": "radius", "legend": "Legend",
-           "value": "analysis value"},
+           "value": "analysis value",
+           "filter": "Filter (CQL2)", "filter_layer": "Layer to filter", "filter_examples": "Examples…",
+           "filter_apply": "Apply", "filter_clear": "Clear", "filter_placeholder": "e.g. status = 'faulty'",
+           "filter_none": "no filter", "filter_on": "filtered", "filter_matched": "{n} features match",
+           "filter_list": "matching features"},
 }
 
 
@@ -65,6 +72,7 @@ class MapPage:
     focus: dict[str, Any] | None = None  # {"id": compound id} to open its popup when shown
     title: str | None = None
     visible: list[str] | None = None  # layers and overlays shown at start; None: layers by style.visible
+    max_limit: int = 10000  # the API's largest page: the filter box's CSV link asks for it
 
 
 def _layer_config(spec: LayerSpec, scheme: styles.Scheme, lang: str) -> dict[str, Any]:
@@ -83,6 +91,7 @@ def _layer_config(spec: LayerSpec, scheme: styles.Scheme, lang: str) -> dict[str
         "label": "name" if spec.has_field("name") else None,
         "legend": scheme.legend(lang, with_missing=not required), "fields": fields,
         "colorBy": styles.color_by_choices(spec, lang) if spec.id == "compounds" else [],
+        "filters": filter_examples.examples(spec, lang),
     }
 
 
@@ -158,7 +167,7 @@ def build(page: MapPage) -> folium.Map:
         "layers": [_layer_config(spec, page.schemes[spec.id], page.lang) for spec in page.catalog],
         "overlays": [{"name": n, "title": OVERLAYS[n].title.get(page.lang), "kind": OVERLAYS[n].kind,
                       "minZoom": OVERLAYS[n].min_zoom, "color": OVERLAYS[n].color} for n in page.overlays],
-        "hydrantRadius": page.hydrant_radius_m, "focus": page.focus,
+        "hydrantRadius": page.hydrant_radius_m, "focus": page.focus, "maxLimit": page.max_limit,
         "bounds": [round(float(v), 7) for v in page.bounds] if page.bounds is not None else None,
         "data": {k: orjson.Fragment(v) for k, v in page.data.items()} if page.data is not None else None,
         "overlayData": {k: orjson.Fragment(v) for k, v in page.overlay_data.items()}

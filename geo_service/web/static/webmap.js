@@ -147,6 +147,8 @@
     L.control.scale({ imperial: false, position: "bottomleft" }).addTo(map);
     this.legend = this.legendControl().addTo(map);
     this.searchControl().addTo(map);
+    this.filters = {};  // layer id -> CQL2 text the layer's views are filtered by
+    if (cfg.api && !cfg.data) { this.filterControl().addTo(map); }
     this.panel = this.panelControl().addTo(map);
     this.fit();
 
@@ -223,6 +225,7 @@
       }
       var url = self.cfg.api + "/map/data/" + encodeURIComponent(id) + "?bbox=" + box + "&zoom=" + z;
       if (id === "compounds" && self.cfg.colorBy) { url += "&color_by=" + encodeURIComponent(self.cfg.colorBy); }
+      if (self.filters[id]) { url += "&filter=" + encodeURIComponent(self.filters[id]); }
       self.load(lay, url, function () { self.draw(lay); });
     });
     Object.keys(this.overlays).forEach(function (name) {
@@ -649,6 +652,11 @@
       var sec = el("div", "cgis-legend-section");
       sec.setAttribute("data-layer", id);
       var head = el("div", "cgis-legend-layer", lay.cfg.title);
+      if (self.filters && self.filters[id]) {
+        var tag = el("span", "cgis-legend-filtered", " · " + self.t.filter_on);
+        tag.title = self.filters[id];
+        head.appendChild(tag);
+      }
       sec.appendChild(head);
       if (lay.cfg.colorBy.length && self.cfg.api && !self.cfg.data) { sec.appendChild(self.colorBySelect(lay)); }
       if (lay.cfg.legend.classes.length > 1 || lay.cfg.legend.classes[0].key !== "_all") {
@@ -683,6 +691,121 @@
     });
     if (anyClusters) { body.appendChild(el("div", "cgis-muted", this.t.cluster_hint)); }
     this.fitLegend();
+  };
+
+  // ------------------------------------------------------------ filter (CQL2, as on the OGC API)
+
+  /* One box for every layer: pick the layer, write or pick a CQL2 filter, apply. The filter is checked
+     by the API first (/items, one feature), so an error comes back with its position before the map
+     changes; the map's views then carry the same filter, and links open the matching items and CSV. */
+  App.prototype.filterControl = function () {
+    var self = this, ctl = L.control({ position: "topleft" });
+    ctl.onAdd = function () {
+      var box = el("details", "cgis-filter leaflet-bar");
+      L.DomEvent.disableClickPropagation(box);
+      L.DomEvent.disableScrollPropagation(box);
+      box.appendChild(el("summary", "cgis-filter-title", self.t.filter));
+      var layerSel = el("select", "cgis-filter-layer");
+      layerSel.setAttribute("aria-label", self.t.filter_layer);
+      self.order.forEach(function (id) {
+        var o = el("option", null, self.layers[id].cfg.title);
+        o.value = id;
+        layerSel.appendChild(o);
+      });
+      var exampleSel = el("select", "cgis-filter-examples");
+      exampleSel.setAttribute("aria-label", self.t.filter_examples);
+      var text = el("textarea", "cgis-filter-text");
+      text.rows = 2;
+      text.placeholder = self.t.filter_placeholder;
+      text.setAttribute("aria-label", self.t.filter);
+      var apply = el("button", "cgis-filter-apply", self.t.filter_apply);
+      var clear = el("button", "cgis-filter-clear", self.t.filter_clear);
+      apply.type = clear.type = "button";
+      var status = el("div", "cgis-filter-status");
+      var links = el("div", "cgis-filter-links");
+      var fillExamples = function () {
+        var lay = self.layers[layerSel.value];
+        exampleSel.textContent = "";
+        var first = el("option", null, self.t.filter_examples);
+        first.value = "";
+        exampleSel.appendChild(first);
+        (lay.cfg.filters || []).forEach(function (ex) {
+          var o = el("option", null, ex.title);
+          o.value = ex.cql;
+          exampleSel.appendChild(o);
+        });
+        text.value = self.filters[layerSel.value] || "";
+        self.showFilterState(layerSel.value, status, links, null);
+      };
+      layerSel.addEventListener("change", fillExamples);
+      exampleSel.addEventListener("change", function () { if (exampleSel.value) { text.value = exampleSel.value; } });
+      apply.addEventListener("click", function () { self.applyFilter(layerSel.value, text.value.trim(), status, links); });
+      clear.addEventListener("click", function () {
+        text.value = "";
+        self.applyFilter(layerSel.value, "", status, links);
+      });
+      text.addEventListener("keydown", function (e) {
+        if (e.key === "Enter" && !e.shiftKey) { e.preventDefault(); apply.click(); }
+      });
+      var buttons = el("div", "cgis-filter-buttons");
+      buttons.appendChild(apply);
+      buttons.appendChild(clear);
+      [layerSel, exampleSel, text, buttons, status, links].forEach(function (n) { box.appendChild(n); });
+      fillExamples();
+      self.filterBox = box;
+      return box;
+    };
+    return ctl;
+  };
+
+  App.prototype.itemsUrl = function (id, cql, extra) {
+    return this.cfg.api + "/collections/" + encodeURIComponent(id) + "/items?filter=" + encodeURIComponent(cql) + extra;
+  };
+
+  App.prototype.applyFilter = function (id, cql, status, links) {
+    var self = this;
+    if (!cql) {
+      delete this.filters[id];
+      this.showFilterState(id, status, links, null);
+      this.refresh();
+      this.updateLegend();
+      return Promise.resolve(true);
+    }
+    status.className = "cgis-filter-status";
+    status.textContent = this.t.loading;
+    var url = this.itemsUrl(id, cql, "&limit=1&skipGeometry=true&f=json");
+    return fetch(url, { headers: { Accept: "application/geo+json" } })
+      .then(function (r) { return r.json().then(function (body) { return { ok: r.ok, body: body }; }); })
+      .then(function (res) {
+        if (!res.ok) {
+          status.className = "cgis-filter-status cgis-filter-error";
+          status.textContent = res.body.description || self.t.error;
+          return false;
+        }
+        self.filters[id] = cql;
+        if (!self.map.hasLayer(self.layers[id].group)) { self.map.addLayer(self.layers[id].group); }
+        self.showFilterState(id, status, links, res.body.numberMatched);
+        self.refresh();
+        self.updateLegend();
+        return true;
+      })
+      .catch(function () {
+        status.className = "cgis-filter-status cgis-filter-error";
+        status.textContent = self.t.error;
+        return false;
+      });
+  };
+
+  App.prototype.showFilterState = function (id, status, links, matched) {
+    var cql = this.filters[id];
+    links.textContent = "";
+    status.className = "cgis-filter-status";
+    if (!cql) { status.textContent = this.t.filter_none; return; }
+    status.textContent = matched === null || matched === undefined ? this.t.filter_on
+      : this.t.filter_matched.replace("{n}", String(matched));
+    var limit = "&limit=" + String(this.cfg.maxLimit || 10000);
+    links.appendChild(link(this.itemsUrl(id, cql, "&f=html"), this.t.filter_list));
+    links.appendChild(link(this.itemsUrl(id, cql, "&f=csv" + limit), "CSV"));
   };
 
   // ------------------------------------------------------------ search
