@@ -21,7 +21,7 @@
 # Knobs: BEFORE_REF, SERVERS, COLLECTION (fire_hydrants | compounds | ...; tipg's id is public.<name>),
 #   WORKERS, the ports above, AFTER_DB=compound_gis_cmp, FORCE_IMPORT=1 (rebuild the stores even if cached),
 #   CPU_DURATION=10s (per-server CPU pass after the runs; 0 = skip), KEEP=1 (leave the servers running),
-#   OUT=<dir>, and every run_all.sh knob (RUNS DURATION WARMUP COOLDOWN THREADS CONNS LIMIT BIG_LIMIT BIG_BBOX
+#   OUT=<dir>, FILTER_OURS / FILTER_TIPG (a CQL2 filter added to every items request: see below), and every run_all.sh knob (RUNS DURATION WARMUP COOLDOWN THREADS CONNS LIMIT BIG_LIMIT BIG_BBOX
 #   BIG_N BBOX_FILE TILE_FILE), which simply pass through the environment.
 #
 # Steps: (1) wrk/ogr2ogr/PostGIS from Debian if missing; (2) the city GeoPackage from the peers' make_city.py;
@@ -273,29 +273,35 @@ wait_workers() {  # every worker has started, none died (e.g. it imported a tree
   workers_of "$pid" > "$CMP/$name.workers"
 }
 
+# A CQL2 filter on every items request (issue 15's load run): FILTER_OURS for compound-gis, FILTER_TIPG for tipg
+# (the peers' city keeps its raw status words, ok/damaged/...; ours are normalised by the catalog's aliases, so the
+# same selection reads differently). The correctness pass still requires identical feature-id sets.
+urlenc() { python3 -c 'import sys, urllib.parse; print(urllib.parse.quote(sys.argv[1], safe=""))' "$1"; }
+OURS_Q="f=json"; [ -n "${FILTER_OURS:-}" ] && OURS_Q="f=json&filter=$(urlenc "$FILTER_OURS")"
+TIPG_Q="f=geojson"; [ -n "${FILTER_TIPG:-}" ] && TIPG_Q="f=geojson&filter=$(urlenc "$FILTER_TIPG")"
 SPECS=()
 TILES_OURS="/collections/$COLLECTION/tiles/WebMercatorQuad/{z}/{x}/{y}"
 for s in $SERVERS; do
   case "$s" in
     before-gpkg)
       start_ours before-gpkg "$BEFORE_TREE" "$BEFORE_PORT" GEO_SERVICE_GPKG="$CMP/before-gpkg.gpkg"
-      SPECS+=("before-gpkg|http://127.0.0.1:$BEFORE_PORT|$COLLECTION|f=json|$TILES_OURS") ;;
+      SPECS+=("before-gpkg|http://127.0.0.1:$BEFORE_PORT|$COLLECTION|$OURS_Q|$TILES_OURS") ;;
     after-gpkg)
       start_ours after-gpkg "$ROOT" "$AFTER_PORT" GEO_SERVICE_GPKG="$CMP/after-gpkg.gpkg"
-      SPECS+=("after-gpkg|http://127.0.0.1:$AFTER_PORT|$COLLECTION|f=json|$TILES_OURS") ;;
+      SPECS+=("after-gpkg|http://127.0.0.1:$AFTER_PORT|$COLLECTION|$OURS_Q|$TILES_OURS") ;;
     after-pg)
       start_ours after-pg "$ROOT" "$AFTER_PG_PORT" GEO_SERVICE_DATABASE_URL="$AFTER_URL"
-      SPECS+=("after-pg|http://127.0.0.1:$AFTER_PG_PORT|$COLLECTION|f=json|$TILES_OURS") ;;
+      SPECS+=("after-pg|http://127.0.0.1:$AFTER_PG_PORT|$COLLECTION|$OURS_Q|$TILES_OURS") ;;
     before-pg)
       start_ours before-pg "$BEFORE_TREE" "$BEFORE_PG_PORT" GEO_SERVICE_DATABASE_URL="$BEFORE_URL"
-      SPECS+=("before-pg|http://127.0.0.1:$BEFORE_PG_PORT|$COLLECTION|f=json|$TILES_OURS") ;;
+      SPECS+=("before-pg|http://127.0.0.1:$BEFORE_PG_PORT|$COLLECTION|$OURS_Q|$TILES_OURS") ;;
     tipg)
       STOP_PG=0 "$PEERS/tipg/stop.sh" >/dev/null || true
       port_busy "$TIPG_PORT" && die "port $TIPG_PORT is in use (set TIPG_PORT=...)"
       STARTED+=(tipg)
       "$PEERS/tipg/start.sh" 9>&-
       wait_workers tipg "$PB/tipg.log" "$(cat "$PB/tipg.pid")"
-      SPECS+=("tipg|http://127.0.0.1:$TIPG_PORT|public.$COLLECTION|f=geojson|/collections/public.$COLLECTION/tiles/WebMercatorQuad/{z}/{x}/{y}") ;;
+      SPECS+=("tipg|http://127.0.0.1:$TIPG_PORT|public.$COLLECTION|$TIPG_Q|/collections/public.$COLLECTION/tiles/WebMercatorQuad/{z}/{x}/{y}") ;;
   esac
 done
 pid_of() { if [ "$1" = tipg ]; then cat "$PB/tipg.pid"; else cat "$CMP/$1.pid"; fi; }
