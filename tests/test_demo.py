@@ -299,7 +299,7 @@ def test_scale_30_is_a_whole_city_and_fast():
     counts = {k: len(v) for k, v in city.items()}
     print(f"scale 30 built in {elapsed:.1f} s: {counts}")
     assert counts["compounds"] >= 10_000
-    assert counts["fire_hydrants"] >= 200_000
+    assert counts["fire_hydrants"] >= 150_000  # one side of the street, <= 120 m apart (GB 50974 §7.2.4/5)
     assert counts["parking_facilities"] >= 50_000
     assert city["compounds"]["district"].nunique() >= 5
     assert not city["compounds"].duplicated(["street", "name"]).any()
@@ -322,10 +322,12 @@ def _digest(frames: dict[str, gpd.GeoDataFrame]) -> str:
 
 
 def test_same_frames_as_the_single_module_generator_made():
-    """The split into geo_service/demo/ kept every draw in its place: this digest is the old module's
-    output for scale 0.05, seed 7 (a changed draw order changes the data and the digest)."""
+    """Every draw stays in its place: this digest is the generator's output for scale 0.05, seed 7
+    (a changed draw order changes the data and the digest). Last changed on purpose by issue 14's
+    believable demo (hydrants on one side of the street, charging from none to enough, waterlogging
+    in low old areas, smaller lots outside compounds)."""
     assert _digest(build_demo(scale=0.05, seed=7)) == \
-        "b44f4aecb5034df87064997e6454342a2d5064ccd1d6e83529d7c90e15e28e84"
+        "a81c74e2d4d9e580ad796dd81e3cdefd6fb7a77ef64c634db9123c2bd5d42274"
 
 
 def test_write_demo_refuses_data_the_import_validation_rejects(catalog, monkeypatch):

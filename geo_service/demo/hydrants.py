@@ -6,30 +6,31 @@ import geopandas as gpd
 import numpy as np
 
 from .city import City
-from .constants import HYDRANT_SPACING_M
+from .constants import HYDRANT_SPACING_M, HYDRANT_STATUS_P, SITE_FIRE_ROAD_INSET_M, SITE_HYDRANT_SPACING_M
 from .roads import road_segments
 from .shapes import along, frame, points_in
 
 
 def hydrants(city: City) -> gpd.GeoDataFrame:
-    """Hydrants along every road at 80-125 m (both kerbs of wide roads), on the fire roads just
-    inside most non-residential sites (factories, offices, schools, hospitals: GB 50974 asks for
-    outdoor hydrants there too), and some inside large compounds.
+    """Hydrants on one side of every street at 80-120 m (GB 50974-2014 §7.2.4, §7.2.5), on the fire
+    roads 30-50 m inside most non-residential sites (factories, offices, schools, hospitals: §7.3
+    asks for outdoor hydrants around their buildings too), and some inside large compounds.
 
     A couple of sparse patches per street leave real coverage gaps for the 150 m analysis.
     """
     rng = city.rng
     seg = road_segments(city)
+    seg = {k: v[~seg["second"]] for k, v in seg.items()}  # one side of the street
     rx, ry = along(rng, seg, HYDRANT_SPACING_M)
-    # sites: a ring 8-20 m inside the block edge
+    # sites: a ring along the internal fire road
     has_ring = np.array([0.9, 0.8, 0.9, 0.7, 1.0, 0.2, 0.6, 0.0])  # in LAND_USES order
     b = np.flatnonzero(city.b_use >= 0)
     b = b[rng.random(len(b)) < has_ring[city.b_use[b]]]
-    d = rng.uniform(8, 20, len(b))
+    d = rng.uniform(*SITE_FIRE_ROAD_INSET_M, len(b))
     x0, x1, y0, y1 = city.bx0[b] + d, city.bx1[b] - d, city.by0[b] + d, city.by1[b] - d
     ring = {"xa": np.concatenate([x0, x1, x1, x0]), "ya": np.concatenate([y0, y0, y1, y1]),
             "xb": np.concatenate([x1, x1, x0, x0]), "yb": np.concatenate([y0, y1, y1, y0])}
-    sx, sy = along(rng, ring, HYDRANT_SPACING_M)
+    sx, sy = along(rng, ring, SITE_HYDRANT_SPACING_M)
     x, y = np.concatenate([rx, sx]), np.concatenate([ry, sy])
     tile = np.concatenate([np.repeat(seg["tile"], seg["count"]),
                            np.repeat(np.tile(city.b_tile[b], 4), ring["count"])])
@@ -50,8 +51,14 @@ def hydrants(city: City) -> gpd.GeoDataFrame:
     n = len(x)
     in_compound = np.arange(n) >= n_road
 
-    status = rng.choice(["working", "faulty", "under_repair", "out_of_service", "unknown"], n,
-                        p=[0.85, 0.07, 0.04, 0.03, 0.01]).astype(object)
+    status = rng.choice(list(HYDRANT_STATUS_P), n, p=list(HYDRANT_STATUS_P.values())).astype(object)
+    # old mains fail more: near a street's old core a hydrant is about twice as likely to be down
+    t = np.concatenate([tile[keep], city.c_tile[owner]])
+    near_core = np.exp(-np.hypot(x - city.core_x[t], y - city.core_y[t]) / 1000.0)
+    down = rng.random(n) < 0.12 * near_core
+    newly = down & (status == "working")
+    status[newly] = rng.choice(["faulty", "under_repair"], int(newly.sum()))
+    status[(rng.random(n) < 0.3 * (1 - near_core)) & (status != "working")] = "working"  # and far out, less
     kind = np.where(in_compound,
                     rng.choice(["above_ground", "underground", "wall"], n, p=[0.55, 0.25, 0.20]),
                     rng.choice(["above_ground", "underground"], n, p=[0.78, 0.22])).astype(object)
