@@ -23,7 +23,7 @@ MAX_COMPOUND_M2 = 145_000.0  # largest two-block compound (the layer allows 15 h
 # wider than 60 m; ours are at most 44 m); §7.2.5: at most 120 m apart, protection radius 150 m.
 HYDRANT_SPACING_M = (80.0, 120.0)  # along the street, per hydrant; real streets vary
 # §7.3.3: a site's own outdoor hydrants stand along its fire road around the buildings, <= 120 m apart
-SITE_HYDRANT_SPACING_M = (100.0, 120.0)
+SITE_HYDRANT_SPACING_M = (60.0, 100.0)
 SITE_FIRE_ROAD_INSET_M = (30.0, 50.0)  # from the block edge: clear of the street's own hydrants
 # status before the old-core adjustment in hydrants.py; faulty + under repair end near 9 % overall
 # (planning judgement for a believable network, not a published figure)

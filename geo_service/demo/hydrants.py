@@ -23,7 +23,7 @@ def hydrants(city: City) -> gpd.GeoDataFrame:
     seg = {k: v[~seg["second"]] for k, v in seg.items()}  # one side of the street
     rx, ry = along(rng, seg, HYDRANT_SPACING_M)
     # sites: a ring along the internal fire road
-    has_ring = np.array([0.9, 0.8, 0.9, 0.7, 1.0, 0.2, 0.6, 0.0])  # in LAND_USES order
+    has_ring = np.array([0.95, 0.9, 0.95, 0.9, 1.0, 0.5, 0.8, 0.0])  # in LAND_USES order
     b = np.flatnonzero(city.b_use >= 0)
     b = b[rng.random(len(b)) < has_ring[city.b_use[b]]]
     d = rng.uniform(*SITE_FIRE_ROAD_INSET_M, len(b))
@@ -43,8 +43,9 @@ def hydrants(city: City) -> gpd.GeoDataFrame:
     keep = ~inside | (rng.random(len(x)) < 0.1)
     x, y = x[keep], y[keep]
     n_road = len(x)
-    # inside compounds of >= 3 ha: about one per 2.5 ha, on the internal fire roads
-    per = np.where(city.c_area >= 30_000, np.floor(city.c_area / 25_000), 0).astype(int)
+    # inside compounds of >= 1.5 ha: about one per 1.3 ha, on the internal fire roads (§7.3: residential
+    # buildings beyond the street hydrants' 150 m need their own)
+    per = np.where(city.c_area >= 15_000, np.floor(city.c_area / 13_000), 0).astype(int)
     owner = np.repeat(np.arange(len(per)), per)
     ix, iy = points_in(rng, city.c_poly, owner, inset=12.0)
     x, y = np.concatenate([x, ix]), np.concatenate([y, iy])
