@@ -26,7 +26,7 @@ class Progress(Protocol):
 
 
 class PlainProgress:
-    """Whole lines: ``name: 40 % (400/1,000 rows)`` at each tenth, ``name: 1,200 rows`` every ``every_s``."""
+    """Whole lines: ``name: 40 % | 400/1000 rows`` at each tenth, ``name: 1,200 rows`` every ``every_s``."""
 
     def __init__(self, total: int | None, desc: str, unit: str, file: TextIO, every_s: float = EVERY_S,
                  clock=time.monotonic):
@@ -63,7 +63,7 @@ class PlainProgress:
     def _say(self) -> None:
         self._last, self._said = self.clock(), self.n
         if self.total:
-            line = f"{self.desc}: {100 * self.n // self.total} % ({self.n:,}/{self.total:,} {self.unit})"
+            line = f"{self.desc}: {100 * self.n // self.total} % | {self.n}/{self.total} {self.unit}"  # tqdm's order
         else:
             line = f"{self.desc}: {self.n:,} {self.unit}"
         print(line, file=self.file, flush=True)

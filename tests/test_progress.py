@@ -31,7 +31,7 @@ def test_a_terminal_gets_a_bar_and_a_log_gets_lines():
     bar.close()
     lines = out.getvalue().splitlines()
     assert "\r" not in out.getvalue() and "\x1b" not in out.getvalue()
-    assert lines == [f"hydrants.csv: writing: {p} % ({10 * p:,}/1,000 rows)" for p in range(10, 101, 10)]
+    assert lines == [f"hydrants.csv: writing: {p} % | {10 * p}/1000 rows" for p in range(10, 101, 10)]
 
 
 def test_plain_lines_without_a_total_come_every_few_seconds_and_at_the_end():
@@ -56,7 +56,7 @@ def test_a_stage_change_starts_the_tenths_again():
     for _ in range(4):
         bar.update(1)
     bar.close()
-    assert out.getvalue().splitlines() == [f"f: validating: {p} % ({p // 25}/4 rows)" for p in (25, 50, 75, 100)]
+    assert out.getvalue().splitlines() == [f"f: validating: {p} % | {p // 25}/4 rows" for p in (25, 50, 75, 100)]
 
 
 def _import(tmp_path: Path, tty: bool) -> bytes:
@@ -90,7 +90,7 @@ def _import(tmp_path: Path, tty: bool) -> bytes:
 def test_geo_service_import_draws_a_bar_only_on_a_terminal(tmp_path):
     logged = _import(tmp_path, tty=False)
     assert b"\r" not in logged, logged[-500:]
-    assert b"h.csv: writing: 100 % (300/300 rows)" in logged
+    assert b"h.csv: writing: 100 % | 300/300 rows" in logged
     on_terminal = _import(tmp_path, tty=True)
     assert b"\r" in on_terminal  # tqdm redraws in place
     assert b"h.csv: writing: 100 %" not in on_terminal
