@@ -327,7 +327,7 @@ def test_same_frames_as_the_single_module_generator_made():
     believable demo (hydrants on one side of the street, charging from none to enough, waterlogging
     in low old areas, smaller lots outside compounds)."""
     assert _digest(build_demo(scale=0.05, seed=7)) == \
-        "93c5e19d8a271d449e25c7c06a65e6c5613cd880134c2d6d7a1d3d3bbf42a2e6"
+        "d2bbf732f7b73ab0a38c4fd064358589ec8a79ba7fae25a35cca42f2edff9ce3"
 
 
 def test_write_demo_refuses_data_the_import_validation_rejects(catalog, monkeypatch):

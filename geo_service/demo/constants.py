@@ -22,9 +22,11 @@ MAX_COMPOUND_M2 = 145_000.0  # largest two-block compound (the layer allows 15 h
 # GB 50974-2014 §7.2.4: municipal hydrants on one side of the street (both sides only where it is
 # wider than 60 m; ours are at most 44 m); §7.2.5: at most 120 m apart, protection radius 150 m.
 HYDRANT_SPACING_M = (80.0, 120.0)  # along the street, per hydrant; real streets vary
-# §7.3.3: a site's own outdoor hydrants stand along its fire road around the buildings, <= 120 m apart
-SITE_HYDRANT_SPACING_M = (60.0, 100.0)
-SITE_FIRE_ROAD_INSET_M = (30.0, 50.0)  # from the block edge: clear of the street's own hydrants
+# §7.3: a site's own outdoor hydrants stand around its buildings, 5-40 m from the walls, <= 120 m apart
+SITE_HYDRANT_SPACING_M = (70.0, 110.0)  # along the ring around one building: about one per side
+BUILDING_SIDE_M = (40.0, 90.0)
+BUILDING_OFFSET_M = (6.0, 12.0)  # ring distance from the walls
+SITE_SETBACK_M = 30.0  # buildings stand back from the block edge: clear of the street's hydrants
 # status before the old-core adjustment in hydrants.py; faulty + under repair end near 9 % overall
 # (planning judgement for a believable network, not a published figure)
 HYDRANT_STATUS_P = {"working": 0.86, "faulty": 0.05, "under_repair": 0.03, "out_of_service": 0.03,
