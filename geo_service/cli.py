@@ -346,9 +346,9 @@ def export_report(
             return
         if bar is None:
             # deferred: a command loads only what it uses, so `geo-service --help` starts at once
-            from tqdm import tqdm
+            from .progress import progress as progress_bar
 
-            bar = tqdm(total=total, unit="page", desc=f"{scope.kind} {scope.key}")
+            bar = progress_bar(total, f"{scope.kind} {scope.key}", "page")
         bar.update(done - bar.n)
 
     _refuse_store_location(settings)

@@ -486,6 +486,9 @@ def _lonlat_region(minx: float, miny: float, maxx: float, maxy: float) -> Bbox |
     return shapely.MultiPolygon([shapely.box(minx, miny, 180.0, maxy), shapely.box(-180.0, miny, maxx, maxy)])
 
 
+ROUND_TRIP_DEG = 1e-9  # ~0.1 mm: more than a projection round trip's float error, far less than a 1e-7 coordinate step
+
+
 def bbox_to_crs84(bbox: Bbox, uri: str) -> Bbox | BaseGeometry:
     """The region a bbox given in `uri` (its axis order) selects, in CRS84.
 
@@ -509,8 +512,10 @@ def bbox_to_crs84(bbox: Bbox, uri: str) -> Bbox | BaseGeometry:
     region = shapely.Polygon(ring)
     if region.is_valid and region.area > 0:
         return region
-    # A degenerate bbox (a point or a line) or one folded by reaching past the CRS's domain: its envelope.
-    return float(a0.min()), float(a1.min()), float(a0.max()), float(a1.max())
+    # A degenerate bbox (a point or a line) or one folded by reaching past the CRS's domain: its envelope,
+    # widened by ROUND_TRIP_DEG so the point a client projected from our coordinates still falls inside.
+    return (float(a0.min()) - ROUND_TRIP_DEG, float(a1.min()) - ROUND_TRIP_DEG,
+            float(a0.max()) + ROUND_TRIP_DEG, float(a1.max()) + ROUND_TRIP_DEG)
 
 
 def _outline(bbox: Bbox, per_edge: int = 20) -> tuple[np.ndarray, np.ndarray]:

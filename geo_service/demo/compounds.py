@@ -56,7 +56,7 @@ def describe_compounds(city: City) -> None:
     parking_ratio = by_type((0.3, 0.6), public_sold=(0.1, 0.3), old_lane=(0.0, 0.08),
                             resettlement=(0.3, 0.6), old_commodity=(0.3, 0.6),
                             new_commodity=(0.6, 1.2), affordable=(0.3, 0.5))
-    cars = np.where(old, rng.uniform(0.35, 0.6, N), rng.uniform(0.6, 1.0, N))
+    cars = np.where(old, rng.uniform(0.35, 0.6, N), rng.uniform(0.75, 1.15, N))  # newer: more cars than spaces
 
     floor_area = city.c_area * far * 0.88  # residential share of the floor area
     households = np.maximum(20, np.round(floor_area / flat)).astype(int)

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import inspect
 import re
-import sys
 import time
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -20,12 +19,12 @@ import numpy as np
 import pandas as pd
 import pyproj
 import shapely
-from tqdm import tqdm
 
 from ..catalog import SOURCE_ID, LayerSpec
 from ..catalog.validation import ID_SPEC, RowError, normalise_column, validate_frame
 from ..catalog.validation.coordinates import OUTLIER_FLOOR_KM
 from ..crs import WGS84, frame_to_wgs84, parse_crs
+from ..progress import progress as progress_display
 from ..store.base import FeatureStore, Filter, Query, StoreError
 from .keyed import KEYED_MODES, plan_changes
 from .keys import KeyColumnMissing, duplicate_key_errors, key_column, source_ids
@@ -127,12 +126,12 @@ def _ignored_line(counts: dict[str, int]) -> str:
 
 
 class _Progress:
-    """A tqdm bar on stderr whose description names the stage (reading, validating, writing)."""
+    """Progress on stderr whose description names the stage (reading, validating, writing): a bar on a
+    terminal, plain lines in a log."""
 
     def __init__(self, enabled: bool, name: str):
         self.name = name
-        self.bar = tqdm(total=None, disable=not enabled, file=sys.stderr, unit=" rows", desc=f"{name}: reading",
-                        dynamic_ncols=True, leave=False)
+        self.bar = progress_display(None, f"{name}: reading", " rows", enabled=enabled, leave=False)
 
     def stage(self, name: str, total: int | None = None) -> None:
         self.bar.set_description(f"{self.name}: {name}")

@@ -28,6 +28,7 @@ from ..styles import ANALYSIS_SCHEMES, NO_DATA_COLOR
 from ..text import drawable
 from . import layout as L
 from .data import COMPOUNDS, ReportData
+from .placement import label_spot
 from .static_map import (
     add_basemap,
     add_north_arrow,
@@ -446,10 +447,14 @@ class ReportRenderer:
                 ax.text(x, y, f" {int(spaces)}", fontsize=6, color=SHARED_LINE, va="bottom", zorder=9,
                         path_effects=HALO)
             entries.append(line_entry(self.t("错时共享安排（泊位数）", "Shared parking (spaces)"), SHARED_LINE))
-        p = shapely.point_on_surface(focus)
         name = drawable(self.data.compounds.loc[cid].get("name") or cid, LABEL_CHARS)
-        ax.text(p.x, p.y, name, fontsize=8.5, ha="center", va="center", color=L.INK, zorder=10, path_effects=HALO)
-        add_scale_bar(ax, extent, self.lang)
+        drawn = list(lines.geometry.values) if lines is not None else []
+        half_w, half_h = _text_half_size(ax, extent, name, 8.5)
+        x, y = label_spot(focus, half_w, half_h, avoid=drawn)
+        ax.text(x, y, name, fontsize=8.5, ha="center", va="center", color=L.INK, zorder=10, path_effects=HALO,
+                gid="compound-label")
+        around = list(neighbours.geometry.values) if neighbours is not None else []
+        add_scale_bar(ax, extent, self.lang, avoid=[focus, *around, *drawn])
         add_north_arrow(ax, self.lang)
         L.legend(fig, 10, 167, entries, columns=3, col_w=152 / 3)
         return basemap
@@ -557,7 +562,7 @@ class ReportRenderer:
         entries.append(outline_entry(self.t("不符合条件 / 无数据", "Not eligible / no data"), "#424242", 0.4,
                                      NO_DATA_COLOR))
         entries.append(outline_entry(self.t("范围外小区", "Compounds outside the report"), "#9e9e9e", 0.4, "white"))
-        add_scale_bar(ax, extent, self.lang)
+        add_scale_bar(ax, extent, self.lang, avoid=list(scope.geometry.values))
         add_north_arrow(ax, self.lang)
         title = self.t("建议改造版本（图中数字为页码）", "Proposed tier (numbers: page)")
         L.legend(fig, 10, 179, entries, columns=3, col_w=170 / 3, size=6.5, title=title)
@@ -641,6 +646,18 @@ class ReportRenderer:
             L.text(fig, x + col_w - 6, y, page, 6.8, ha="right")
             L.hline(fig, x + 2 + min(L.width_mm(label, 6.8), col_w - 20) + 1, x + col_w - 14, y, "#d0d0d0", 0.3)
         return fig
+
+
+def _text_half_size(ax, extent, text: str, fontsize: float) -> tuple[float, float]:
+    """Half the width and height of a one-line label in map units (CJK characters are one em wide,
+    others about half), from the axes' size on the page; a little padding for the halo."""
+    x0, x1, y0, y1 = extent
+    pos = ax.get_position()
+    fig_w, fig_h = ax.figure.get_size_inches()
+    em_x = fontsize / 72 / (pos.width * fig_w) * (x1 - x0)
+    em_y = fontsize / 72 / (pos.height * fig_h) * (y1 - y0)
+    ems = sum(1.0 if ord(c) > 0x2E80 else 0.55 for c in str(text))
+    return (ems * em_x) / 2 + em_x * 0.3, em_y * 0.65
 
 
 def _span(numbers: Sequence[int]) -> str:

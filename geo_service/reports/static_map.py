@@ -28,6 +28,7 @@ from PIL import Image
 
 from ..catalog import LayerSpec
 from ..styles import NO_DATA_COLOR, layer_scheme
+from .placement import corner_boxes, emptiest
 
 WEB_MERCATOR = "EPSG:3857"
 EARTH_RADIUS_M = 6378137.0  # the sphere of EPSG:3857
@@ -270,16 +271,23 @@ def nice_length(max_m: float) -> float:
     return float(fitting[-1] if fitting else NICE_LENGTHS_M[0])
 
 
-def add_scale_bar(ax: Axes, extent, lang: str, fontsize: float = 6.5) -> float:
-    """A four-part bar at the lower left, true ground metres at the map's centre latitude; returns its length."""
+def add_scale_bar(ax: Axes, extent, lang: str, fontsize: float = 6.5, avoid: Sequence = ()) -> float:
+    """A four-part bar, true ground metres at the map's centre latitude; returns its length.
+
+    It goes in the corner (lower left, lower right, upper left) whose box covers the least of
+    ``avoid`` (the features drawn), lower left when nothing is given or all are equal."""
     x0, x1, y0, y1 = extent
     k = 1.0 / _cos_lat((y0 + y1) / 2)
     length = nice_length((x1 - x0) / k * 0.28)
     bar = length * k
-    left, base = x0 + (x1 - x0) * 0.04, y0 + (y1 - y0) * 0.05
     height = (y1 - y0) * 0.012
-    ax.add_patch(Rectangle((left - bar * 0.08, base - height * 1.4), bar * 1.22, height * 5.2, facecolor="white",
-                           edgecolor="none", alpha=0.8, zorder=20))
+    box_w, box_h = bar * 1.22, height * 5.2
+    margin = ((x1 - x0) * 0.04 - bar * 0.08, (y1 - y0) * 0.05 - height * 1.4)
+    boxes = corner_boxes(extent, box_w, box_h, margin)
+    bx0, by0, _, _ = boxes[emptiest(boxes, avoid)].bounds
+    left, base = bx0 + bar * 0.08, by0 + height * 1.4
+    ax.add_patch(Rectangle((bx0, by0), box_w, box_h, facecolor="white", edgecolor="none", alpha=0.8, zorder=20,
+                           gid="scale-bar-box"))
     for i in range(4):
         ax.add_patch(Rectangle((left + i * bar / 4, base), bar / 4, height, facecolor="black" if i % 2 == 0 else
                                "white", edgecolor="black", linewidth=0.5, zorder=21))
