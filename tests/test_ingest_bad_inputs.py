@@ -167,7 +167,10 @@ CASES = [
     Case("shp_without_dbf", shapefile_without_dbf, ["hydrants.shp", "no .dbf"]),
     Case("corrupt_gpkg", raw_file("broken.gpkg", b"SQLite format 3\x00" + b"\x07" * 300),
          ["broken.gpkg", "cannot be read"]),
-    Case("wrong_extension", raw_file("sheet.xlsx", b"PK\x03\x04"), ["sheet.xlsx", "unsupported file type '.xlsx'"]),
+    # .xlsx is a format since issue 11 item 5: the "unknown extension" case uses a spreadsheet format we do not read
+    Case("wrong_extension", raw_file("sheet.ods", b"PK\x03\x04"), ["sheet.ods", "unsupported file type '.ods'"]),
+    Case("xlsx_not_a_workbook", raw_file("sheet.xlsx", b"PK\x03\x04"),
+         ["sheet.xlsx", "cannot be read as an Excel workbook (.xlsx)"]),
     Case("missing_file", lambda tmp: (tmp / "nowhere.csv", "fire_hydrants", {}), ["nowhere.csv", "no such file"]),
     Case("csv_without_coordinates", hydrants_csv(header=["east", "north", "kind", "status"]),
          ["hydrants.csv", "no coordinate columns", "the header has: east, north, kind, status"]),

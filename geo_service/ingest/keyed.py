@@ -10,6 +10,7 @@ nothing and the layer version stays.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from typing import Any
 
 import geopandas as gpd
@@ -22,9 +23,10 @@ from ..store.base import FeatureChange, FeatureChanges, FeatureStore, NewFeature
 KEYED_MODES = ("upsert", "sync")
 
 
-def plan_changes(store: FeatureStore, layer: str, incoming: gpd.GeoDataFrame, carried: list[str], mode: str,
-                 actor: str) -> FeatureChanges:
-    """The inserts, updates and deletes that bring ``layer`` in line with ``incoming`` (validated rows)."""
+def plan_changes(store: FeatureStore, layer: str, incoming: gpd.GeoDataFrame | Iterable[gpd.GeoDataFrame],
+                 carried: list[str], mode: str, actor: str) -> FeatureChanges:
+    """The inserts, updates and deletes that bring ``layer`` in line with ``incoming`` (validated rows,
+    one frame or its chunks one after another)."""
     spec = store.catalog.get(layer)
     base_version = store.version(layer)
     stored = store.frame(layer)
@@ -35,6 +37,15 @@ def plan_changes(store: FeatureStore, layer: str, incoming: gpd.GeoDataFrame, ca
     fields = [f for f in spec.field_names if f in carried or f == SOURCE_ID]
     changes = FeatureChanges(base_version=base_version, actor=actor)
     seen: set[str] = set()
+    for chunk in [incoming] if isinstance(incoming, gpd.GeoDataFrame) else incoming:
+        _plan_chunk(spec, chunk, fields, stored, by_key, seen, changes)
+    if mode == "sync":
+        changes.deletes = sorted(fid for key, fid in by_key.items() if key not in seen)
+    return changes
+
+
+def _plan_chunk(spec: LayerSpec, incoming: gpd.GeoDataFrame, fields: list[str], stored, by_key: dict[str, int],
+                seen: set[str], changes: FeatureChanges) -> None:
     geoms = incoming.geometry.values
     for pos, row in enumerate(incoming[fields].itertuples(index=False, name=None)):
         props = {f: plain_value(v) for f, v in zip(fields, row, strict=True)}
@@ -49,9 +60,6 @@ def plan_changes(store: FeatureStore, layer: str, incoming: gpd.GeoDataFrame, ca
             changes.unchanged += 1
         else:
             changes.updates.append(change)
-    if mode == "sync":
-        changes.deletes = sorted(fid for key, fid in by_key.items() if key not in seen)
-    return changes
 
 
 def _difference(spec: LayerSpec, current, props: dict[str, Any], geom, fid: int) -> FeatureChange | None:
