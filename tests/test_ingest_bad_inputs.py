@@ -216,7 +216,7 @@ CASES = [
     Case("missing_required_column", hydrants_csv(header=["lon", "lat", "kind", "condition"]),
          ["hydrants.csv: status: required field has no column in the file", "condition"]),
     Case("value_not_allowed", hydrants_csv(change={1: [121.4, 31.2, "pillar", "blue"]}),
-         ["hydrants.csv: row 3: status: 'blue' is not one of: working, faulty"], rows=[3]),
+         ["hydrants.csv: row 3: status: 'blue' is not one of: 正常 working, 故障 faulty"], rows=[3]),
     Case("integer_abc", compounds_csv({"households": "abc"}),
          ["xiaoqu.csv: row 2: households: 'abc' is not an integer"], rows=[2]),
     Case("integer_fraction", compounds_csv({"households": "12.5"}), ["row 2: households: '12.5' is not an integer"],
