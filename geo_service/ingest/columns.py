@@ -136,11 +136,18 @@ def _non_empty(column) -> int:
 
 
 def _unusable_ids(frame, warnings: list[str]) -> bool:
-    """An id column without a single integer (e.g. 'way/123') is not an id: dropped, ids get assigned."""
+    """An id column that is not all positive integers (e.g. 'way/123', or 5 and 'X') gives no feature ids:
+    dropped (it still gives the source ids), ids get assigned. Decided on the first chunk."""
     ids = frame["id"]
     present = int(ids.notna().sum())
-    if present and len(normalise_column(ids, ID_SPEC).errors) == present:
+    errors = normalise_column(ids, ID_SPEC).errors
+    if present and len(errors) == present:
         example = ids[ids.notna()].iloc[0]
         warnings.append(f"the id column holds no positive integers (e.g. {example!r}); new ids are assigned")
+        return True
+    if errors:  # mixed ids (5, "X"): a source id for every row, a feature id for none
+        example = next(iter(errors.values()))[1]
+        warnings.append(f"the id column is not all positive integers (e.g. {example!r}): it is kept as the "
+                        "source id and new feature ids are assigned")
         return True
     return False

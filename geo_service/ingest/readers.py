@@ -246,10 +246,28 @@ def _gdal(path: str | Path, *, layer: str | None = None, encoding: str | None = 
     if not isinstance(frame, gpd.GeoDataFrame):
         raise ReadError(f"{'layer ' + repr(layer) if layer else 'the data'} has no geometry column "
                         "(an attribute table); nothing to put on a map")
+    _nested_as_json(frame)
     if fid_column and not clash and fid_column.lower() != "id":
         # A real FID column (GeoPackage ``fid``) is the source's identifier: keep it as a column.
         frame.insert(0, fid_column, frame.index.to_numpy())
     return _with_ids(frame), info
+
+
+def _nested_as_json(frame: pd.DataFrame) -> None:
+    """Objects and arrays in properties ({"a": 1}, [1, 2]) become JSON text: a text field stores them as
+    such, any other field rejects them by its type (see README, "Keeping data current")."""
+    for column in frame.columns:
+        if column == frame.geometry.name or frame[column].dtype != object:
+            continue
+        values = frame[column]
+        nested = values.map(lambda v: isinstance(v, dict | list | np.ndarray))
+        if nested.any():
+            frame[column] = values.where(~nested, values[nested].map(_json_text))
+
+
+def _json_text(value) -> str:
+    return json.dumps(value.tolist() if isinstance(value, np.ndarray) else value, ensure_ascii=False,
+                      default=str)
 
 
 def _from_gdal(frame: gpd.GeoDataFrame, info: dict, description: str, notes: tuple[str, ...] = ()) -> SourceData:
