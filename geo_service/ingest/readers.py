@@ -66,6 +66,8 @@ def read_source(path: Path | str, *, layer_id: str, source_layer: str | None = N
         raise ReadError(f"{path}: {e}") from None
     except (RuntimeError, OSError, pyproj.exceptions.CRSError) as e:  # pyogrio's errors are RuntimeErrors
         raise ReadError(f"{path}: cannot be read: {_gdal_message(e, path)}") from None
+    except Exception as e:  # noqa: BLE001 - whatever a reader or driver raises: a message, never a traceback
+        raise ReadError(f"{path}: cannot be read ({type(e).__name__}: {e})") from None
     if len(data.frame) == 0 and not data.errors:
         raise ReadError(f"{path}: holds no features")
     _settle_crs(data, override, crs)
@@ -111,6 +113,8 @@ def open_source(path: Path | str, *, layer_id: str, source_layer: str | None = N
             kind = f"CSV {path.name}"
     except (ReadError, CsvError) as e:
         raise ReadError(f"{path}: {e}") from None
+    except Exception as e:  # noqa: BLE001 - e.g. openpyxl on a damaged workbook
+        raise ReadError(f"{path}: cannot be read ({type(e).__name__}: {e})") from None
     target = override if override is not None else WGS84
     geometry_from = stream.geometry_from
 
@@ -129,6 +133,8 @@ def _table_chunks(path: Path, stream, crs) -> Iterator[SourceData]:
                              errors=table.errors, raw=table.raw)
     except (ReadError, CsvError) as e:
         raise ReadError(f"{path}: {e}") from None
+    except Exception as e:  # noqa: BLE001 - whatever a reader raises mid-file: a message, never a traceback
+        raise ReadError(f"{path}: cannot be read ({type(e).__name__}: {e})") from None
 
 
 def _slices(data: SourceData, chunk_rows: int) -> Iterator[SourceData]:
