@@ -95,6 +95,8 @@ def import_(
     outlier_km: Annotated[float, typer.Option(help="rows further than this from the data's centre (and than its "
                                                    "spread allows) are rejected as outliers")] = 100.0,
     map_: Annotated[list[str] | None, typer.Option("--map", help="rename a source column: SRC=DST")] = None,
+    set_: Annotated[list[str] | None, typer.Option("--set", help="fill a field the file has no column for: "
+                                                               "FIELD=VALUE (e.g. status=unknown)")] = None,
     skip_invalid: Annotated[bool, typer.Option(help="import good rows, write rejects beside the input")] = False,
     source_layer: Annotated[str | None, typer.Option(help="layer to read from a multi-layer file")] = None,
     encoding: Annotated[str | None, typer.Option(help="text encoding of CSV/Shapefile, e.g. gbk")] = None,
@@ -114,6 +116,12 @@ def import_(
             raise typer.BadParameter(f"--map {m!r}: expected SRC=DST")
         src, dst = m.split("=", 1)
         mapping[src.strip()] = dst.strip()
+    constants: dict[str, str] = {}
+    for m in set_ or []:
+        if "=" not in m:
+            raise typer.BadParameter(f"--set {m!r}: expected FIELD=VALUE")
+        name, value = m.split("=", 1)
+        constants[name.strip()] = value.strip()
     _refuse_store_location(settings, create=new_store)
     try:
         with open_store(settings, create=new_store) as store:
@@ -122,7 +130,8 @@ def import_(
                                      skip_invalid=skip_invalid, source_layer=source_layer, encoding=encoding,
                                      service_area=settings.service_area, progress=True, key=key,
                                      allow_duplicates=allow_duplicates, outlier_floor_km=outlier_km,
-                                     sheet=sheet, max_errors=max_errors or settings.import_max_errors)
+                                     sheet=sheet, max_errors=max_errors or settings.import_max_errors,
+                                     constants=constants)
             finally:
                 _say_store(store, settings, err=True)
     except ImportFailed as e:

@@ -133,6 +133,11 @@ QUIRKS = [
           check=lambda f: xy(f) == [(121.4, 31.2)]),
     Quirk("more_than_seven_decimals_are_rounded", "zf.csv", "lon,lat,status\n121.123456789,31.987654321,ok\n",
           check=lambda f: xy(f) == [(121.1234568, 31.9876543)]),
+    Quirk("gid_is_the_source_id_and_set_fills_a_missing_status", "zh.geojson",
+          fc([feat({"gid": 1, "cod_hidrante": 1, "tipo_hidrante": None}, pt(-38.5046, -3.7286)),
+              feat({"gid": 2, "cod_hidrante": 2, "tipo_hidrante": None}, pt(-38.5041, -3.7273))]),
+          kwargs={"constants": {"status": "unknown"}},
+          check=lambda f: keys(f) == ["1", "2"] and set(f["status"]) == {"unknown"}),
     Quirk("objectid_is_the_source_id", "zg.csv", "OBJECTID,lon,lat,status\n17,121.4,31.2,ok\n",
           check=lambda f: keys(f) == ["17"]),
 ]

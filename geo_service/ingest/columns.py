@@ -41,6 +41,7 @@ class ColumnPlan:
     key_column: str | None
     ignored: list[str]
     mode: str
+    constants: dict[str, str] = field(default_factory=dict)  # --set FIELD=VALUE: fields the file lacks
     ignored_values: dict[str, int] = field(default_factory=dict)  # ignored column -> non-empty values so far
     id_decided: bool = False
     drop_ids: bool = False  # the id column holds no usable ids (decided on the first chunk)
@@ -60,6 +61,8 @@ class ColumnPlan:
             self.ignored_values[c] = self.ignored_values.get(c, 0) + _non_empty(frame[c])
         geometry = frame.geometry.name
         out = frame[[*self.renames, geometry]].rename(columns=self.renames)
+        for name, value in self.constants.items():
+            out[name] = value  # typed and checked by validation like any cell
         if self.key_column is not None:
             out[SOURCE_ID] = source_ids(frame[self.key_column])
         if self.mode in KEYED_MODES and "id" in out.columns:
@@ -72,7 +75,8 @@ class ColumnPlan:
         return out
 
 
-def plan_columns(columns: list, spec: LayerSpec, mapping: dict[str, str], key: str | None, mode: str) -> ColumnPlan:
+def plan_columns(columns: list, spec: LayerSpec, mapping: dict[str, str], key: str | None, mode: str,
+                 constants: dict[str, str] | None = None) -> ColumnPlan:
     try:
         key_col = key_column(columns, spec, key)
     except KeyColumnMissing as e:
@@ -103,11 +107,26 @@ def plan_columns(columns: list, spec: LayerSpec, mapping: dict[str, str], key: s
         del renames[key_col]  # copied as text by apply()
     ordered = {c: renames[c] for c in columns if c in renames}
     ignored = [c for c in columns if c not in renames and c != key_col]
-    plan = ColumnPlan(renames=ordered, key_column=key_col, ignored=ignored, mode=mode)
+    plan = ColumnPlan(renames=ordered, key_column=key_col, ignored=ignored, mode=mode,
+                      constants=_constants(constants or {}, spec, set(ordered.values())))
     if ignored:
         plan.warnings.append(f"column(s) not imported, no field matches them: {', '.join(map(str, ignored))} "
                              f"(use --map SRC=FIELD; fields: {', '.join(spec.field_names)})")
     return plan
+
+
+def _constants(constants: dict[str, str], spec: LayerSpec, mapped: set[str]) -> dict[str, str]:
+    """--set FIELD=VALUE for a field the file has no column for (a list of hydrants without a status)."""
+    problems = []
+    for name in constants:
+        if not spec.has_field(name) or name == SOURCE_ID:
+            problems.append(f"--set {name}=...: layer {spec.id!r} has no field {name!r}; its fields: "
+                            f"{', '.join(f for f in spec.field_names if f != SOURCE_ID)}")
+        elif name in mapped:
+            problems.append(f"--set {name}=...: the file has a column for {name!r} already (it wins; drop --set)")
+    if problems:
+        raise ColumnProblem("bad --set", problems)
+    return dict(constants)
 
 
 def _explicit_renames(columns: list, spec: LayerSpec, mapping: dict[str, str]) -> dict[str, str]:

@@ -166,11 +166,13 @@ def import_file(store: FeatureStore, path: Path | str, layer: str, *, crs: str |
                 encoding: str | None = None, service_area: tuple[float, float, float, float] | None = None,
                 progress: bool = False, key: str | None = None, allow_duplicates: bool = False,
                 outlier_floor_km: float = OUTLIER_FLOOR_KM, sheet: str | None = None,
-                max_errors: int = MAX_ERRORS, chunk_rows: int = CHUNK_ROWS) -> ImportReport:
+                max_errors: int = MAX_ERRORS, chunk_rows: int = CHUNK_ROWS,
+                constants: dict[str, str] | None = None) -> ImportReport:
     """Validate ``path`` against ``layer``'s spec and write it in one transaction; raise ImportFailed.
 
     ``key`` names the column holding the source's own ids (else the layer's source_keys and the
     common names are tried); modes upsert and sync match rows to stored features by it.
+    ``constants`` (--set FIELD=VALUE) fills fields the file has no column for.
     """
     started = time.perf_counter()
     path = Path(path)
@@ -190,7 +192,7 @@ def import_file(store: FeatureStore, path: Path | str, layer: str, *, crs: str |
         with tempfile.TemporaryDirectory(prefix="geo-service-import-") as folder:
             run = _Run(store, spec, report, source, Spill(folder), fail,
                        _Options(mapping or {}, key, skip_invalid, service_area, outlier_floor_km, max_errors,
-                                allow_duplicates))
+                                allow_duplicates, constants or {}))
             run.read(bar)
             run.settle()
             bar.stage("writing", run.good)
@@ -232,6 +234,7 @@ class _Options:
     outlier_floor_km: float
     max_errors: int
     allow_duplicates: bool
+    constants: dict[str, str]
 
 
 class _TooManyErrors(Exception):
@@ -295,7 +298,8 @@ class _Run:
             frame = data.frame
             columns = [c for c in frame.columns if c != frame.geometry.name]
             try:
-                self.plan = plan_columns(columns, self.spec, self.opt.mapping, self.opt.key, self.report.mode)
+                self.plan = plan_columns(columns, self.spec, self.opt.mapping, self.opt.key, self.report.mode,
+                                         self.opt.constants)
             except ColumnProblem as e:
                 raise self.fail(e.headline, problems=e.problems) from None
             self.report.key_column = self.plan.key_column
