@@ -76,7 +76,8 @@ def main() -> None:
             print(f"{r['file']}: {r['bytes'] / 1e6:.1f} MB, {args.rows:,} rows -> exit {r['exit']} in "
                   f"{r['seconds']:.1f} s, peak RSS {r['peak_mb']:.0f} MB")
             print(f"   stdout: {r['out']}")
-            for line in r["err"][:3] + (["   ..."] if len(r["err"]) > 6 else []) + r["err"][-3:]:
+            shown = r["err"] if len(r["err"]) <= 6 else [*r["err"][:3], "...", *r["err"][-3:]]
+            for line in shown:
                 print(f"   stderr: {line[:200]}")
 
 
