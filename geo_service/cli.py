@@ -81,7 +81,8 @@ def demo(scale: Annotated[float, typer.Option(help="1 = one district; ~30 = a wh
 
 @app.command("import")
 def import_(
-    file: Annotated[Path, typer.Argument(help="GeoJSON, GeoPackage, Shapefile (.shp/.zip), CSV or .osm.pbf")],
+    file: Annotated[Path, typer.Argument(help="GeoJSON, GeoPackage, Shapefile (.shp/.zip), CSV, Excel (.xlsx) "
+                                              "or .osm.pbf")],
     layer: Annotated[str, typer.Option("--layer", help="target layer id")],
     crs: Annotated[str | None, typer.Option(help="source CRS: EPSG code, WKT/PROJ, gcj02 or bd09")] = None,
     mode: Annotated[str, typer.Option(help="append, replace, upsert (match rows to stored features by source id) "
@@ -94,9 +95,14 @@ def import_(
     outlier_km: Annotated[float, typer.Option(help="rows further than this from the data's centre (and than its "
                                                    "spread allows) are rejected as outliers")] = 100.0,
     map_: Annotated[list[str] | None, typer.Option("--map", help="rename a source column: SRC=DST")] = None,
+    set_: Annotated[list[str] | None, typer.Option("--set", help="fill a field the file has no column for: "
+                                                               "FIELD=VALUE (e.g. status=unknown)")] = None,
     skip_invalid: Annotated[bool, typer.Option(help="import good rows, write rejects beside the input")] = False,
     source_layer: Annotated[str | None, typer.Option(help="layer to read from a multi-layer file")] = None,
     encoding: Annotated[str | None, typer.Option(help="text encoding of CSV/Shapefile, e.g. gbk")] = None,
+    sheet: Annotated[str | None, typer.Option(help="sheet of an Excel workbook (default: the first)")] = None,
+    max_errors: Annotated[int | None, typer.Option(help="stop reading after this many errors (default: "
+                                                        "GEO_SERVICE_IMPORT_MAX_ERRORS, 1000)")] = None,
 ) -> None:
     """Validate a file against the layer spec and import it in one transaction."""
     # deferred: a command loads only what it uses, so `geo-service --help` starts at once
@@ -110,6 +116,12 @@ def import_(
             raise typer.BadParameter(f"--map {m!r}: expected SRC=DST")
         src, dst = m.split("=", 1)
         mapping[src.strip()] = dst.strip()
+    constants: dict[str, str] = {}
+    for m in set_ or []:
+        if "=" not in m:
+            raise typer.BadParameter(f"--set {m!r}: expected FIELD=VALUE")
+        name, value = m.split("=", 1)
+        constants[name.strip()] = value.strip()
     _refuse_store_location(settings, create=new_store)
     try:
         with open_store(settings, create=new_store) as store:
@@ -117,7 +129,9 @@ def import_(
                 report = import_file(store, file, layer, crs=crs, mode=mode, mapping=mapping,
                                      skip_invalid=skip_invalid, source_layer=source_layer, encoding=encoding,
                                      service_area=settings.service_area, progress=True, key=key,
-                                     allow_duplicates=allow_duplicates, outlier_floor_km=outlier_km)
+                                     allow_duplicates=allow_duplicates, outlier_floor_km=outlier_km,
+                                     sheet=sheet, max_errors=max_errors or settings.import_max_errors,
+                                     constants=constants)
             finally:
                 _say_store(store, settings, err=True)
     except ImportFailed as e:

@@ -78,6 +78,8 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = 8000
     max_limit: int = 10_000
+    import_max_errors: int = Field(1000, ge=1, description="an import stops reading after this many errors "
+                                   "(a wrong or garbage file fails fast, in bounded memory)")
     default_limit: int = 100
     cors_origins: list[str] = Field(default_factory=list, description="origins allowed by CORS; ['*'] for any")
     api_keys: list[ApiKey] = Field(default_factory=list, description="keys allowed to call the API (hashed)")

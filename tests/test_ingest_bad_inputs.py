@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import geopandas as gpd
+import openpyxl
 import pandas as pd
 import pyogrio
 import pytest
@@ -132,6 +133,59 @@ def osm_xml(tmp: Path):
     return path, "waterlogging_points", {}
 
 
+def workbook(name: str, rows: list[list], title: str = "数据", **kw):
+    def build(tmp: Path):
+        book = openpyxl.Workbook()
+        book.active.title = title
+        for row in rows:
+            book.active.append(row)
+        book.save(tmp / name)
+        return tmp / name, "fire_hydrants", kw
+
+    return build
+
+
+def text_file(name: str, text: str, layer: str = "fire_hydrants", **kw):
+    return raw_file(name, text.encode("utf-8"), layer=layer, **kw)
+
+
+def many_rows(name: str, n: int, change: dict[int, list], header: list[str] = ("编号", *HEADER), **kw):
+    """``n`` good hydrants with source ids XHS-i; ``change`` replaces rows (row i is on line i + 2)."""
+
+    def build(tmp: Path):
+        rows = [[f"XHS-{i}", round(121.40 + (i % 30) * 0.001, 6), round(31.20 + (i // 30) * 0.001, 6),
+                 "pillar", "ok"] for i in range(n)]
+        for i, row in change.items():
+            rows[i] = row
+        return write_csv(tmp / name, list(header), rows), "fire_hydrants", kw
+
+    return build
+
+
+def gbk_after_many_lines(tmp: Path):
+    path = tmp / "late_gbk.csv"
+    good = "".join(f"{121.4 + i * 1e-4:.4f},31.2,pillar,ok\n" for i in range(300))
+    path.write_bytes(("lon,lat,kind,status\n" + good).encode() + "121.4,31.2,地上,完好\n".encode("gbk"))
+    return path, "fire_hydrants", {"chunk_rows": 50}
+
+
+def preload_keys(tmp: Path, store: Path) -> None:
+    path, layer, _ = many_rows("first.csv", 3, {})(tmp)
+    run_import(store, path, layer)
+
+
+def osm_only_broken_parking(tmp: Path):
+    path = tmp / "broken.osm"
+    path.write_text('<?xml version="1.0"?><osm version="0.6">'
+                    '<node id="1" version="1" lat="31.2" lon="121.4"/>'
+                    '<node id="2" version="1" lat="31.2" lon="121.41"/>'
+                    '<way id="10" version="1"><nd ref="1"/><nd ref="2"/><nd ref="1"/></way>'
+                    '<relation id="20" version="1"><member type="way" ref="10" role="outer"/>'
+                    '<tag k="type" v="multipolygon"/><tag k="amenity" v="parking"/></relation></osm>',
+                    encoding="utf-8")
+    return path, "parking_facilities", {}
+
+
 @dataclass
 class Case:
     id: str
@@ -167,7 +221,10 @@ CASES = [
     Case("shp_without_dbf", shapefile_without_dbf, ["hydrants.shp", "no .dbf"]),
     Case("corrupt_gpkg", raw_file("broken.gpkg", b"SQLite format 3\x00" + b"\x07" * 300),
          ["broken.gpkg", "cannot be read"]),
-    Case("wrong_extension", raw_file("sheet.xlsx", b"PK\x03\x04"), ["sheet.xlsx", "unsupported file type '.xlsx'"]),
+    # .xlsx is a format since issue 11 item 5: the "unknown extension" case uses a spreadsheet format we do not read
+    Case("wrong_extension", raw_file("sheet.ods", b"PK\x03\x04"), ["sheet.ods", "unsupported file type '.ods'"]),
+    Case("xlsx_not_a_workbook", raw_file("sheet.xlsx", b"PK\x03\x04"),
+         ["sheet.xlsx", "cannot be read as an Excel workbook (.xlsx)"]),
     Case("missing_file", lambda tmp: (tmp / "nowhere.csv", "fire_hydrants", {}), ["nowhere.csv", "no such file"]),
     Case("csv_without_coordinates", hydrants_csv(header=["east", "north", "kind", "status"]),
          ["hydrants.csv", "no coordinate columns", "the header has: east, north, kind, status"]),
@@ -213,7 +270,7 @@ CASES = [
     Case("missing_required_column", hydrants_csv(header=["lon", "lat", "kind", "condition"]),
          ["hydrants.csv: status: required field has no column in the file", "condition"]),
     Case("value_not_allowed", hydrants_csv(change={1: [121.4, 31.2, "pillar", "blue"]}),
-         ["hydrants.csv: row 3: status: 'blue' is not one of: working, faulty"], rows=[3]),
+         ["hydrants.csv: row 3: status: 'blue' is not one of: 正常 working, 故障 faulty"], rows=[3]),
     Case("integer_abc", compounds_csv({"households": "abc"}),
          ["xiaoqu.csv: row 2: households: 'abc' is not an integer"], rows=[2]),
     Case("integer_fraction", compounds_csv({"households": "12.5"}), ["row 2: households: '12.5' is not an integer"],
@@ -251,6 +308,73 @@ CASES = [
     Case("osm_layer_without_mapping", osm_xml, ["area.osm", "no OSM mapping for layer 'waterlogging_points'"]),
     Case("append_existing_id", hydrants_with_ids("again.csv", [2, 9]),
          ["again.csv", "1 feature id(s) already exist: 2"], prepare=preload_ids),
+    # issue 11, session 3: Excel, streamed reading, keys, nested values and more quirks
+    Case("xlsx_unknown_sheet", workbook("book.xlsx", [["lon", "lat", "status"]], sheet="Sheet9"),
+         ["book.xlsx", "has no sheet 'Sheet9'; its sheets: 数据"]),
+    Case("xlsx_empty_sheet", workbook("empty.xlsx", []), ["empty.xlsx", "sheet '数据' is empty"]),
+    Case("xlsx_without_coordinates", workbook("names.xlsx", [["名称", "地址"], ["康乐", "漕宝路"]]),
+         ["names.xlsx", "no coordinate columns", "the header has: 名称, 地址"]),
+    Case("xlsx_bad_latitude", workbook("lat.xlsx", [["台账"], [], ["lon", "lat", "status"], [121.4, "north", "ok"]]),
+         ["lat.xlsx: row 4: lat: 'north' is not a number"], rows=[4]),
+    Case("xlsx_duplicate_header", workbook("dup.xlsx", [["lon", "lat", "LON", "status"]]),
+         ["dup.xlsx", "the header names column 'LON' twice"]),
+    Case("xlsx_values_beyond_header", workbook("wide.xlsx", [["lon", "lat", "status"], [121.4, 31.2, "ok", "备注"]]),
+         ["wide.xlsx: row 2: columns: has values beyond the header's 3 columns (e.g. '备注')"], rows=[2]),
+    Case("xlsx_null_island", workbook("zero.xlsx", [["lon", "lat", "status"], [0, 0, "ok"]]),
+         ["zero.xlsx: row 2: geometry: Null Island"], rows=[2]),
+    Case("old_xls", raw_file("old.xls", b"\xd0\xcf\x11\xe0"),
+         ["old.xls", "old-style Excel file (.xls)", "save it as .xlsx"]),
+    Case("sheet_for_a_csv", hydrants_csv(sheet="数据"), ["hydrants.csv", "--sheet is for Excel workbooks (.xlsx)"]),
+    Case("too_many_errors_stop_reading",
+         many_rows("garbage.csv", 400, {i: [f"X{i}", "east", "north", "pillar", "ok"] for i in range(400)},
+                   max_errors=30, chunk_rows=20),
+         ["garbage.csv", "30 errors by row 16, so reading stopped there"], rows=[2, 16]),
+    Case("gbk_byte_after_many_chunks", gbk_after_many_lines,
+         ["late_gbk.csv", "not UTF-8 text: byte 0xb5", "(line 302)", "--encoding gbk"]),
+    Case("key_repeated_in_a_later_chunk", many_rows("later.csv", 120, {110: ["XHS-3", 121.41, 31.21, "pillar", "ok"]},
+                                                    chunk_rows=25),
+         ["later.csv: row 5: source_id: key 'XHS-3' also on row(s) 112 of this file"], rows=[5, 112]),
+    Case("outlier_in_a_later_chunk", many_rows("far.csv", 120, {115: ["XHS-115", 116.40, 39.90, "pillar", "ok"]},
+                                               chunk_rows=25),
+         ["far.csv: row 117: geometry: far outside the rest of the data"], rows=[117]),
+    Case("id_repeated_in_a_later_chunk",
+         many_rows("ids.csv", 60, {50: [3, 121.41, 31.21, "pillar", "ok"]} | {i: [i + 1, 121.40 + i * 1e-4, 31.2,
+                   "pillar", "ok"] for i in range(50)}, header=["id", *HEADER], chunk_rows=20),
+         ["ids.csv: row 52: id: duplicate id 3 (also on row 4)"], rows=[52]),
+    Case("upsert_without_a_key_column", hydrants_csv(mode="upsert"),
+         ["--mode upsert matches rows by their source id, and the file has no id column; name one with --key"]),
+    Case("upsert_row_without_key", many_rows("nokey.csv", 25, {4: ["", 121.41, 31.21, "pillar", "ok"]}, mode="sync"),
+         ["nokey.csv: row 6: source_id: no source id in column '编号'; --mode sync matches rows by it"], rows=[6]),
+    Case("key_option_names_no_column", hydrants_csv(key="编码"),
+         ["hydrants.csv", "--key 编码: the file has no column '编码'; its columns: kind, status"]),
+    Case("append_keys_already_stored", many_rows("again2.csv", 5, {}), ["again2.csv",
+         "3 source id(s) of this file are already stored", "already in fire_hydrants: XHS-0, XHS-1, XHS-2",
+         "--mode upsert"], prepare=preload_keys),
+    Case("nested_object_in_coded_field", geojson("fire_hydrants", [({"status": {"a": 1}}, point(*SHANGHAI[0]))],
+                                                 name="nested.geojson"),
+         ["""nested.geojson: row 1: status: '{"a": 1}' is not one of"""], rows=[1]),
+    Case("array_in_number_field", geojson("fire_hydrants", [({"status": "ok", "flow_lps": [1, 2]},
+                                                             point(*SHANGHAI[0]))], name="array.geojson"),
+         ["array.geojson: row 1: flow_lps: '[1, 2]' is not a number"], rows=[1]),
+    Case("geometry_collection", geojson("fire_hydrants", [({"status": "ok"}, {"type": "GeometryCollection",
+                                                           "geometries": [point(*SHANGHAI[0])]})], name="gc.geojson"),
+         ["gc.geojson: row 1: geometry: GeometryCollection where the layer takes Point"], rows=[1]),
+    Case("decimal_comma_with_two_commas", text_file("semi.csv", "lon;lat;status\n121,4,5;31,2;ok\n"),
+         ["semi.csv: row 2: lon: '121,4,5' is not a number"], rows=[2]),
+    Case("header_only_csv", text_file("header.csv", "lon,lat,status\n"), ["header.csv: holds no features"]),
+    Case("whitespace_only_csv", text_file("blank.csv", "  \n\n  \n"), ["blank.csv: file holds no text"]),
+    Case("osm_with_only_broken_areas", osm_only_broken_parking,
+         ["broken.osm", "holds no OpenStreetMap features for layer 'parking_facilities'"]),
+    Case("mixed_ids_in_a_later_chunk",
+         many_rows("mixed.csv", 40, {i: [i + 1, 121.40 + i * 1e-4, 31.2, "pillar", "ok"] for i in range(40)}
+                   | {30: ["X", 121.41, 31.21, "pillar", "ok"]}, header=["id", *HEADER], chunk_rows=20),
+         ["mixed.csv: row 32: id: 'X' is not an integer"], rows=[32]),
+    Case("xlsx_bad_wkt", workbook("wkt.xlsx", [["WKT", "status"], ["POINT (121.4", "ok"]]),
+         ["wkt.xlsx: row 2: WKT: not valid WKT: 'POINT (121.4'"], rows=[2]),
+    Case("set_unknown_field", hydrants_csv(constants={"colour": "red"}),
+         ["hydrants.csv", "--set colour=...: layer 'fire_hydrants' has no field 'colour'"]),
+    Case("set_value_not_allowed", hydrants_csv(header=["lon", "lat", "kind", "state"], constants={"status": "坏了"}),
+         ["hydrants.csv: row 2: status: '坏了' is not one of: 正常 working"], rows=[2]),
     Case("skip_invalid_but_nothing_valid", hydrants_csv(change={i: ["x", 31.2, "pillar", "ok"] for i in range(25)},
                                                         skip_invalid=True),
          ["none of the 25 rows is valid", "hydrants.rejects.csv"]),
@@ -286,7 +410,8 @@ def test_store_open_close_keeps_the_file_bytes(store_path):
 
 
 def test_corpus_is_big_enough():
-    assert len(CASES) >= 30
+    assert len(CASES) >= 80
+    assert len({c.id for c in CASES}) == len(CASES)
 
 
 def test_long_error_lists_are_capped(tmp_path, store_path):

@@ -35,8 +35,8 @@ def test_skip_invalid_writes_rejects_and_imports_the_rest(tmp_path, store_path):
     assert rejects["row"].tolist() == ["5", "9", "11"]
     assert rejects["lon"].tolist()[0] == "abc"  # the source values, as they were
     assert rejects["error"].tolist() == ["lon: 'abc' is not a number",
-                                         "status: 'blue' is not one of: working, faulty, under_repair, "
-                                         "out_of_service, unknown",
+                                         "status: 'blue' is not one of: 正常 working, 故障 faulty, "
+                                         "维修中 under_repair, 停用 out_of_service, 未知 unknown",
                                          "geometry: likely swapped lat/lon: (31.2, 121.4) has the latitude first"]
     assert "rejected: 3 rows" in report.describe()
     # fixing the rows and importing the rejects file with the same command works

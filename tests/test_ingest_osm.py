@@ -65,7 +65,8 @@ def test_hydrant_status_and_kind_rules(tmp_path):
     assert any("last_inspected could not be used" in w for w in warnings)
 
 
-def test_compounds_skip_unnamed_and_default_households(tmp_path):
+def test_compounds_name_unnamed_areas_and_default_households(tmp_path):
+    """Issue 11 item 6 changed this: unnamed residential areas are named after their OSM id, not skipped."""
     body = "\n".join([
         square(100, 10, 121.40, 31.20, landuse="residential", name="康乐小区", building__flats="300",
                start_date="1992-05", addr__district="闵行区"),
@@ -74,10 +75,10 @@ def test_compounds_skip_unnamed_and_default_households(tmp_path):
         square(103, 40, 121.43, 31.20, landuse="commercial", name="商场"),
     ])
     frame, warnings = read_osm(osm(tmp_path, body), CATALOG.get("compounds"))
-    assert frame["name"].tolist() == ["康乐小区", "无户数小区"]
-    assert frame["households"].tolist() == [300, 0]
+    assert frame["name"].tolist() == ["康乐小区", "无户数小区", "未命名小区 (OSM way 102)"]
+    assert frame["households"].tolist() == [300, 0, 0]
     assert frame["build_year"].tolist()[0] == 1992 and frame["district"].tolist()[0] == "闵行区"
-    assert any("1 unnamed" in w for w in warnings)
+    assert any("1 unnamed areas named by their OSM id" in w for w in warnings)
     assert any("households set to 0 (unknown)" in w for w in warnings)
 
 

@@ -57,7 +57,7 @@ def test_output_columns_and_dtypes():
 def test_strings_are_stripped_aliased_and_checked():
     result = run("colour", [" red ", "R", "GREEN", "绿", "Red", "", None, "blue"])
     assert result.valid["colour"].tolist() == ["red", "red", "green", "green", "red", None, None]
-    assert reasons(result) == ["row 8: colour: 'blue' is not one of: red, green"]
+    assert reasons(result) == ["row 8: colour: 'blue' is not one of: 红 red, 绿 green"]
     assert run("label", ["  a b ", 12, 12.0, 1.5, ""]).valid["label"].tolist() == ["a b", "12", "12", "1.5", None]
 
 

@@ -89,6 +89,7 @@ class SearchHit(BaseModel):
     name: str | None
     district: str | None
     street: str | None
+    source_id: str | None = Field(None, description="the compound's id in the source it was imported from")
     bbox: list[float] = Field(description="[minlon, minlat, maxlon, maxlat]")
     match: Literal["id", "source_id", "name"]
 

@@ -106,7 +106,7 @@ def search(
     if not text:
         raise bad("q: must not be blank")
     store = _store(request)
-    fields = [f for f in ("name", "district", "street") if store.catalog.get(COMPOUNDS).has_field(f)]
+    fields = [f for f in ("name", "district", "street", "source_id") if store.catalog.get(COMPOUNDS).has_field(f)]
     by_id = _id_prefix_matches(store, text, limit, fields)
     exact = by_id[:1] if by_id and len(by_id[0]) else []  # the first range is the id itself
     by_name = store.query(COMPOUNDS, StoreQuery(filters=[Filter("name", "like", text)], properties=fields)).features
@@ -123,7 +123,8 @@ def search(
                 continue
             seen.add(fid)
             results.append({"id": int(fid), "name": plain(row.get("name")), "district": plain(row.get("district")),
-                            "street": plain(row.get("street")), "bbox": [round(float(v), 7) for v in box],
+                            "street": plain(row.get("street")), "source_id": plain(row.get("source_id")),
+                            "bbox": [round(float(v), 7) for v in box],
                             "match": how})
     return json_response({"query": text, "numberReturned": len(results), "results": results})
 

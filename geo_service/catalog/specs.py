@@ -22,7 +22,8 @@ RESERVED_FIELDS = {"id", "geom", "fid"}
 SOURCE_ID = "source_id"
 # Columns that commonly carry a source's own identifier, in the order they are tried after
 # --key and a layer's declared ``source_keys`` (OSM extracts carry ``osm_id``).
-COMMON_SOURCE_KEYS = ("id", "ID", "编号", "OBJECTID", "fid", "code", "osm_id")
+# gid: the key column shp2pgsql and many PostGIS/GeoServer exports give every row
+COMMON_SOURCE_KEYS = ("id", "ID", "编号", "OBJECTID", "fid", "gid", "code", "osm_id")
 
 
 class CatalogError(ValueError):

@@ -7,9 +7,10 @@ keys/values escaped with a backslash), which :func:`parse_other_tags` reads.
 =====================  =====================================  =================================================
 layer                  OSM features                           fields
 =====================  =====================================  =================================================
-compounds              landuse=residential areas              name <- name (else name:zh); unnamed areas are
-                       (closed ways and multipolygon          skipped (a compound needs a name; unnamed
-                       relations)                             residential landuse is mostly zoning fill).
+compounds              landuse=residential areas              name <- name (else name:zh); an unnamed area is
+                       (closed ways and multipolygon          named after its OSM id, "未命名小区 (OSM way 123)"
+                       relations)                             (counted in a warning), so a planner gets every
+                                                              boundary and can name it later.
                                                               households <- addr:households, else
                                                               building:flats, else **0 = unknown** (warned).
                                                               district <- addr:district,
@@ -50,6 +51,11 @@ Chinese cities rarely carries them, so rejecting would make OSM useless for what
 planner (boundaries and locations). 0 is outside the plausible range of a real compound and marks
 "unknown, to be surveyed"; the import warns with the count, and analyses must not read it as "none".
 
+Broken areas: GDAL assembles a multipolygon even when a ring or member is broken (too few points,
+a ring that collapses to a line). Such parts are dropped when what remains is a valid area (said
+in a warning naming the OSM id); an area with nothing valid left is skipped, also named, so one
+bad relation never refuses a whole extract.
+
 Feature ids: OSM node/way/relation ids overlap between types, so none are kept; the store assigns
 ids. Refresh an OSM-derived layer with ``--mode replace``. Tag values that the layer's types
 cannot use (e.g. ``capacity=~50``, ``check_date=2023``) are left empty and counted in a warning.
@@ -58,6 +64,7 @@ cannot use (e.g. ``capacity=~50``, ``check_date=2023``) are left empty and count
 from __future__ import annotations
 
 import re
+import warnings
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
@@ -76,6 +83,7 @@ _PAIR = re.compile(r'"((?:[^"\\]|\\.)*)"=>(?:"((?:[^"\\]|\\.)*)"|NULL)')
 _ESCAPE = re.compile(r"\\(.)")
 _LEADING_INT = re.compile(r"^\s*(\d+)\s*$")
 _YES = {"yes", "designated", "true", "1"}
+UNNAMED = "未命名小区"
 
 
 class OsmError(ValueError):
@@ -89,21 +97,97 @@ def parse_other_tags(text: str | None) -> dict[str, str]:
     return {_ESCAPE.sub(r"\1", k): _ESCAPE.sub(r"\1", v) for k, v in _PAIR.findall(text)}
 
 
-def _read(path: Path, layer: str, where: str) -> gpd.GeoDataFrame:
-    try:
-        frame = pyogrio.read_dataframe(path, layer=layer, where=where)
-    except pyogrio.errors.FeatureError as e:
-        if "Non increasing node id" not in str(e):
-            raise
-        # Files saved by editors (JOSM) may be unsorted; GDAL's fast node index needs sorted ids.
-        frame = pyogrio.read_dataframe(path, layer=layer, where=where, USE_CUSTOM_INDEXING="NO")
+def _read(path: Path, layer: str, where: str, notes: list[str] | None = None) -> gpd.GeoDataFrame:
+    with warnings.catch_warnings():
+        # organizePolygons() complains about the broken rings that _repair_areas deals with below
+        warnings.filterwarnings("ignore", message="organizePolygons", category=RuntimeWarning)
+        try:
+            frame = pyogrio.read_dataframe(path, layer=layer, where=where)
+        except pyogrio.errors.FeatureError as e:
+            if "Non increasing node id" not in str(e):
+                raise
+            # Files saved by editors (JOSM) may be unsorted; GDAL's fast node index needs sorted ids.
+            frame = pyogrio.read_dataframe(path, layer=layer, where=where, USE_CUSTOM_INDEXING="NO")
     fixed = [c for c in frame.columns if c not in ("other_tags", "geometry")]
     raw = frame["other_tags"] if "other_tags" in frame else [None] * len(frame)
     tags = [parse_other_tags(t) for t in raw]
     for i, row in enumerate(frame[fixed].itertuples(index=False)):
         tags[i].update({k: v for k, v in zip(fixed, row, strict=True) if isinstance(v, str)})
     ids = [_osm_id(layer, t) for t in tags]
-    return gpd.GeoDataFrame({"tags": tags, "osm_id": ids}, geometry=frame.geometry.values, crs="EPSG:4326")
+    found = gpd.GeoDataFrame({"tags": tags, "osm_id": ids}, geometry=frame.geometry.values, crs="EPSG:4326")
+    return _repair_areas(found, notes if notes is not None else []) if layer == "multipolygons" else found
+
+
+def _repair_areas(found: gpd.GeoDataFrame, notes: list[str]) -> gpd.GeoDataFrame:
+    """Drop the broken rings of each area (fewer than 3 distinct points, or no area); skip an area
+    with nothing valid left. Both are named by OSM id in ``notes``."""
+    geoms = found.geometry.to_numpy(dtype=object).copy()
+    keep = np.ones(len(geoms), dtype=bool)
+    repaired, skipped = [], []
+    for pos, geom in enumerate(geoms):
+        if geom is None or geom.is_empty or shapely.is_valid(geom):
+            continue
+        fixed = _without_broken_rings(geom)
+        label = _label(found["osm_id"].iloc[pos], found["tags"].iloc[pos])
+        if fixed is None:
+            keep[pos] = False
+            skipped.append(label)
+        elif fixed is not geom:
+            geoms[pos] = fixed
+            repaired.append(label)
+    if repaired:
+        notes.append(f"{len(repaired)} OSM area(s) had a broken ring or member (too few points), dropped, the "
+                     f"rest kept: {_listed(repaired)}")
+    if skipped:
+        notes.append(f"{len(skipped)} OSM area(s) skipped, no valid ring left: {_listed(skipped)}")
+    out = found.copy()
+    out[out.geometry.name] = gpd.GeoSeries(geoms, index=out.index, crs=out.crs)
+    return out.loc[keep].reset_index(drop=True)
+
+
+def _without_broken_rings(geom):
+    """The area without its degenerate rings (and holes), or ``geom`` itself when its fault is another
+    one (validation repairs or names it), or None when no ring is left."""
+    polygons = []
+    dropped = False
+    for part in shapely.get_parts(geom):
+        if part.geom_type != "Polygon":
+            continue
+        if not _ring_ok(part.exterior):
+            dropped = True
+            continue
+        holes = [r for r in part.interiors if _ring_ok(r)]
+        dropped = dropped or len(holes) != len(part.interiors)
+        polygons.append(shapely.Polygon(part.exterior, holes))
+    if not polygons:
+        return None
+    if not dropped:
+        return geom
+    fixed = shapely.MultiPolygon(polygons) if len(polygons) > 1 else polygons[0]
+    if not fixed.is_valid:
+        fixed = shapely.make_valid(fixed)
+        areas = [p for p in shapely.get_parts(fixed) if p.geom_type in ("Polygon", "MultiPolygon")]
+        fixed = shapely.union_all(areas) if areas else None
+    return fixed if fixed is not None and not fixed.is_empty else None
+
+
+def _ring_ok(ring) -> bool:
+    return len(set(ring.coords)) >= 3 and shapely.Polygon(ring).area > 0
+
+
+def _label(osm_id: str | None, tags: dict[str, str]) -> str:
+    name = tags.get("name") or tags.get("name:zh")
+    return f"{osm_id or 'OSM element'}" + (f" ({name})" if name else "")
+
+
+def _listed(labels: list[str], limit: int = 10) -> str:
+    return ", ".join(labels[:limit]) + (f" and {len(labels) - limit} more" if len(labels) > limit else "")
+
+
+def unnamed_name(osm_id: str | None) -> str:
+    """The name an unnamed residential area gets: says it is generated and which OSM element it is."""
+    kind, _, number = (osm_id or "").partition("/")
+    return f"{UNNAMED} (OSM {kind} {number})" if number else UNNAMED
 
 
 def _osm_id(layer: str, tags: dict[str, str]) -> str | None:
@@ -115,11 +199,11 @@ def _osm_id(layer: str, tags: dict[str, str]) -> str | None:
     return f"relation/{tags['osm_id']}" if tags.get("osm_id") else None
 
 
-def _features(path: Path, key: str, value: str) -> gpd.GeoDataFrame:
+def _features(path: Path, key: str, value: str, notes: list[str]) -> gpd.GeoDataFrame:
     """Nodes and areas tagged key=value (the area layer has ``amenity``/``landuse`` as columns)."""
     pattern = f"%\"{key}\"=>\"{value}\"%"
     points = _read(path, "points", f"other_tags LIKE '{pattern}'")
-    areas = _read(path, "multipolygons", f"{key} = '{value}'")
+    areas = _read(path, "multipolygons", f"{key} = '{value}'", notes)
     both = pd.concat([points, areas], ignore_index=True)
     keep = [t.get(key) == value for t in both["tags"]]
     return gpd.GeoDataFrame(both.loc[keep].reset_index(drop=True), geometry="geometry", crs="EPSG:4326")
@@ -137,13 +221,13 @@ def _yes(tags: dict[str, str], key: str) -> bool:
 # --------------------------------------------------------------------------- per layer
 
 def _compounds(path: Path, warnings: list[str]) -> gpd.GeoDataFrame:
-    found = _read(path, "multipolygons", "landuse = 'residential'")
+    found = _read(path, "multipolygons", "landuse = 'residential'", warnings)
     rows, geoms, unnamed, no_households = [], [], 0, 0
     for tags, osm_id, geom in zip(found["tags"], found["osm_id"], found.geometry, strict=True):
         name = tags.get("name") or tags.get("name:zh")
         if not name:
             unnamed += 1
-            continue
+            name = unnamed_name(osm_id)
         households = _int(tags.get("addr:households")) or _int(tags.get("building:flats"))
         if households is None:
             no_households += 1
@@ -154,7 +238,8 @@ def _compounds(path: Path, warnings: list[str]) -> gpd.GeoDataFrame:
                      "households": households})
         geoms.append(geom)
     if unnamed:
-        warnings.append(f"{unnamed} unnamed landuse=residential area(s) skipped: a compound needs a name")
+        warnings.append(f"{unnamed} unnamed areas named by their OSM id (e.g. {UNNAMED} (OSM way 123)); "
+                        "rename them when their real names are known")
     if no_households:
         warnings.append(f"{no_households} compound(s) have no addr:households or building:flats tag: households "
                         "set to 0 (unknown); fill them in before parking or charging analyses")
@@ -202,7 +287,7 @@ def _hydrants(path: Path, warnings: list[str]) -> gpd.GeoDataFrame:
 
 
 def _parking(path: Path, warnings: list[str]) -> gpd.GeoDataFrame:
-    found = _features(path, "amenity", "parking")
+    found = _features(path, "amenity", "parking", warnings)
     residential = _read(path, "multipolygons", "landuse = 'residential'").geometry.values
     inside = np.zeros(len(found), dtype=bool)
     if len(found) and len(residential):
@@ -240,7 +325,7 @@ def _ports(tags: dict[str, str]) -> int | None:
 
 
 def _charging(path: Path, warnings: list[str]) -> gpd.GeoDataFrame:
-    found = _features(path, "amenity", "charging_station")
+    found = _features(path, "amenity", "charging_station", warnings)
     rows, geoms, skipped, no_ports = [], [], 0, 0
     for tags, osm_id, geom in zip(found["tags"], found["osm_id"], found.geometry, strict=True):
         if not _two_wheeler(tags):

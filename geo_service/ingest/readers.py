@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import warnings
 import zipfile
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -27,11 +28,12 @@ import pyproj
 from ..catalog import LayerSpec
 from ..catalog.validation import RowError
 from ..crs import WGS84, parse_crs
-from .csvfile import CsvError, codec_name, read_csv
+from .csvfile import CHUNK_ROWS, CsvError, CsvStream, codec_name
 from .osm import OsmError, read_osm
+from .xlsxfile import open_workbook
 
 FORMATS = "GeoJSON (.geojson/.json), GeoPackage (.gpkg), Shapefile (.shp or .zip), CSV (.csv/.txt/.tsv), " \
-          "OpenStreetMap (.osm.pbf/.osm)"
+          "Excel (.xlsx), OpenStreetMap (.osm.pbf/.osm)"
 
 
 class ReadError(Exception):
@@ -57,22 +59,102 @@ def read_source(path: Path | str, *, layer_id: str, source_layer: str | None = N
     """
     path = Path(path)
     _check_file(path)
-    override = None
-    if crs is not None:
-        try:
-            override = parse_crs(crs)
-        except ValueError as e:
-            raise ReadError(f"{path}: --crs: {e}") from None
+    override = _override(path, crs)
     try:
         data = _read_by_type(path, layer_id, source_layer, encoding, spec)
     except (ReadError, CsvError, OsmError) as e:
         raise ReadError(f"{path}: {e}") from None
     except (RuntimeError, OSError, pyproj.exceptions.CRSError) as e:  # pyogrio's errors are RuntimeErrors
         raise ReadError(f"{path}: cannot be read: {_gdal_message(e, path)}") from None
+    except Exception as e:  # noqa: BLE001 - whatever a reader or driver raises: a message, never a traceback
+        raise ReadError(f"{path}: cannot be read ({type(e).__name__}: {e})") from None
     if len(data.frame) == 0 and not data.errors:
         raise ReadError(f"{path}: holds no features")
     _settle_crs(data, override, crs)
     return data
+
+
+@dataclass
+class Source:
+    """A file opened for a streaming import: ``chunks`` yields SourceData pieces of at most
+    ``chunk_rows`` rows (once; a CSV is read as it goes, other formats are read whole by GDAL
+    first). ``describe(n)`` says what was read once the ``n`` rows are known."""
+
+    crs: pyproj.CRS | str
+    chunks: Iterator[SourceData]
+    describe: object  # Callable[[int], str]
+    warnings: list[str] = field(default_factory=list)
+
+
+def open_source(path: Path | str, *, layer_id: str, source_layer: str | None = None, encoding: str | None = None,
+                crs: str | None = None, spec: LayerSpec | None = None, chunk_rows: int = CHUNK_ROWS,
+                sheet: str | None = None) -> Source:
+    """Like read_source, in chunks: ReadError for what can be known at once (missing file, bad header);
+    a ReadError raised while iterating ``chunks`` is a problem further down the file."""
+    path = Path(path)
+    lower = path.name.lower()
+    if not lower.endswith((".csv", ".txt", ".tsv", ".xlsx", ".xlsm")):
+        if sheet is not None:
+            raise ReadError(f"{path}: --sheet is for Excel workbooks (.xlsx)")
+        data = read_source(path, layer_id=layer_id, source_layer=source_layer, encoding=encoding, crs=crs, spec=spec)
+        text = data.description
+        return Source(crs=data.crs, chunks=_slices(data, chunk_rows), describe=lambda n: text,
+                      warnings=data.warnings)
+    _check_file(path)
+    override = _override(path, crs)
+    try:
+        if lower.endswith((".xlsx", ".xlsm")):
+            stream = open_workbook(path, sheet, chunk_rows)
+            kind = f"Excel {path.name}, sheet {stream.sheet!r}"
+        else:
+            if sheet is not None:
+                raise ReadError("--sheet is for Excel workbooks (.xlsx)")
+            stream = CsvStream(path, encoding, chunk_rows)
+            kind = f"CSV {path.name}"
+    except (ReadError, CsvError) as e:
+        raise ReadError(f"{path}: {e}") from None
+    except Exception as e:  # noqa: BLE001 - e.g. openpyxl on a damaged workbook
+        raise ReadError(f"{path}: cannot be read ({type(e).__name__}: {e})") from None
+    target = override if override is not None else WGS84
+    geometry_from = stream.geometry_from
+
+    def describe(n: int) -> str:
+        return f"{kind} ({n:,} rows, geometry from {geometry_from}), CRS {crs_name(target)}"
+
+    return Source(crs=target, chunks=_table_chunks(path, stream, target), describe=describe,
+                  warnings=list(stream.warnings))
+
+
+def _table_chunks(path: Path, stream, crs) -> Iterator[SourceData]:
+    try:
+        for table in stream.tables():
+            frame = table.frame.set_crs(crs, allow_override=True) if isinstance(crs, pyproj.CRS) else table.frame
+            yield SourceData(frame=frame, crs=crs, row_numbers=table.row_numbers, description="",
+                             errors=table.errors, raw=table.raw)
+    except (ReadError, CsvError) as e:
+        raise ReadError(f"{path}: {e}") from None
+    except Exception as e:  # noqa: BLE001 - whatever a reader raises mid-file: a message, never a traceback
+        raise ReadError(f"{path}: cannot be read ({type(e).__name__}: {e})") from None
+
+
+def _slices(data: SourceData, chunk_rows: int) -> Iterator[SourceData]:
+    n = len(data.frame)
+    for start in range(0, max(n, 1), chunk_rows):
+        stop = min(n, start + chunk_rows)
+        rows = data.row_numbers[start:stop]
+        inside = set(rows.tolist())
+        errors = [e for e in data.errors if (e.row is None and start == 0) or e.row in inside]
+        yield SourceData(frame=data.frame.iloc[start:stop], crs=data.crs, row_numbers=rows, description="",
+                         errors=errors, raw=None if data.raw is None else data.raw.iloc[start:stop])
+
+
+def _override(path: Path, crs: str | None):
+    if crs is None:
+        return None
+    try:
+        return parse_crs(crs)
+    except ValueError as e:
+        raise ReadError(f"{path}: --crs: {e}") from None
 
 
 def _check_file(path: Path) -> None:
@@ -99,6 +181,10 @@ def _read_by_type(path: Path, layer_id: str, source_layer: str | None, encoding:
         return _read_zip(path, layer_id, source_layer, encoding)
     if lower.endswith((".csv", ".txt", ".tsv")):
         return _read_csv(path, encoding)
+    if lower.endswith((".xlsx", ".xlsm")):
+        return _read_xlsx(path)
+    if lower.endswith(".xls"):
+        raise ReadError("is an old-style Excel file (.xls); open it in Excel or WPS and save it as .xlsx")
     raise ReadError(f"unsupported file type {path.suffix or '(no extension)'!r}; use {FORMATS}")
 
 
@@ -166,10 +252,28 @@ def _gdal(path: str | Path, *, layer: str | None = None, encoding: str | None = 
     if not isinstance(frame, gpd.GeoDataFrame):
         raise ReadError(f"{'layer ' + repr(layer) if layer else 'the data'} has no geometry column "
                         "(an attribute table); nothing to put on a map")
+    _nested_as_json(frame)
     if fid_column and not clash and fid_column.lower() != "id":
         # A real FID column (GeoPackage ``fid``) is the source's identifier: keep it as a column.
         frame.insert(0, fid_column, frame.index.to_numpy())
     return _with_ids(frame), info
+
+
+def _nested_as_json(frame: pd.DataFrame) -> None:
+    """Objects and arrays in properties ({"a": 1}, [1, 2]) become JSON text: a text field stores them as
+    such, any other field rejects them by its type (see README, "Keeping data current")."""
+    for column in frame.columns:
+        if column == frame.geometry.name or frame[column].dtype != object:
+            continue
+        values = frame[column]
+        nested = values.map(lambda v: isinstance(v, dict | list | np.ndarray))
+        if nested.any():
+            frame[column] = values.where(~nested, values[nested].map(_json_text))
+
+
+def _json_text(value) -> str:
+    return json.dumps(value.tolist() if isinstance(value, np.ndarray) else value, ensure_ascii=False,
+                      default=str)
 
 
 def _from_gdal(frame: gpd.GeoDataFrame, info: dict, description: str, notes: tuple[str, ...] = ()) -> SourceData:
@@ -341,11 +445,22 @@ def _read_zip(path: Path, layer_id: str, source_layer: str | None, encoding: str
 
 
 def _read_csv(path: Path, encoding: str | None) -> SourceData:
-    table = read_csv(path, encoding)
+    stream = CsvStream(path, encoding, chunk_rows=1 << 62)  # one chunk: the whole file
+    table = next(stream.tables(), None) or stream.empty()
     n = len(table.frame)
     return SourceData(frame=table.frame, crs=None, row_numbers=table.row_numbers,
                       description=f"CSV {path.name} ({n:,} rows, geometry from {table.geometry_from})",
                       errors=table.errors, raw=table.raw)
+
+
+def _read_xlsx(path: Path) -> SourceData:
+    stream = open_workbook(path, None, chunk_rows=1 << 62)  # one chunk: the whole sheet
+    table = next(stream.tables(), None) or stream.empty()
+    n = len(table.frame)
+    return SourceData(frame=table.frame, crs=None, row_numbers=table.row_numbers,
+                      description=f"Excel {path.name}, sheet {stream.sheet!r} ({n:,} rows, geometry from "
+                                  f"{table.geometry_from})", errors=table.errors, raw=table.raw,
+                      warnings=stream.warnings)
 
 
 def _read_osm(path: Path, spec: LayerSpec | None) -> SourceData:

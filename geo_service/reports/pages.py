@@ -211,6 +211,8 @@ class ReportRenderer:
         name = props.get("name") if not missing(props.get("name")) else f"#{cid}"
         where = " · ".join(str(v) for v in (props.get("district"), props.get("street")) if not missing(v))
         subtitle = f"{where} · {self.t('小区编号', 'compound id')} {cid}"
+        if not missing(props.get("source_id")):  # the id the office's own list gives it
+            subtitle += f" · {self.t('来源编号', 'source id')} {props.get('source_id')}"
         basemap = self._compound_map(fig, cid)
         self._frame(fig, str(name), subtitle, number, crs_note(self.lang, self.data.metric_crs, basemap))
         x, w = 168.0, 119.0

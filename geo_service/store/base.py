@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import abc
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 import geopandas as gpd
@@ -55,12 +55,20 @@ from .query import (
 )
 
 __all__ = ["CRS84", "FILTER_OPS", "PREDICATES", "Conflict", "FeatureChange", "FeatureChanges", "FeatureStore",
-           "Filter", "NewFeature", "GeoJSONPage", "ImportSummary",
+           "Filter", "FrameSource", "NewFeature", "frame_chunks", "GeoJSONPage", "ImportSummary",
            "InvalidFeature", "InvalidQuery", "NotFound", "Predicate", "PreconditionFailed", "Query", "QueryResult",
            "StoreError", "Unavailable", "check_bbox", "check_properties", "check_write", "feature_etag",
            "plain_value", "validate_feature"]
 
 Bounds = tuple[float, float, float, float]
+FrameSource = gpd.GeoDataFrame | Callable[[], Iterable[gpd.GeoDataFrame]]
+
+
+def frame_chunks(source: FrameSource) -> Iterable[gpd.GeoDataFrame]:
+    """The chunks of an import_frame argument: the frame itself, or what the function gives."""
+    return [source] if isinstance(source, gpd.GeoDataFrame) else source()
+
+
 AUDIT_KEYS = ("layer", "feature_id", "action", "actor", "at", "before", "after")
 
 
@@ -238,8 +246,12 @@ class FeatureStore(abc.ABC):
         self._delete(layer, feature_id, actor, if_match)
 
     @abc.abstractmethod
-    def import_frame(self, layer: str, frame: gpd.GeoDataFrame, mode: str = "append") -> ImportSummary:
-        """Write a validated frame (index: id or RangeIndex; CRS EPSG:4326) in one transaction."""
+    def import_frame(self, layer: str, frame: FrameSource, mode: str = "append",
+                     progress: Callable[[int], None] | None = None) -> ImportSummary:
+        """Write a validated frame (index: id or RangeIndex; CRS EPSG:4326) in one transaction.
+
+        ``frame`` may also be a function giving the frames chunk by chunk (a streamed import: the
+        store holds one chunk at a time, still in one transaction; called again if the store retries)."""
 
     @abc.abstractmethod
     def apply_changes(self, layer: str, changes: FeatureChanges) -> ImportSummary:

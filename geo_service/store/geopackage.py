@@ -42,7 +42,7 @@ from ..catalog.validation import plain_value
 from ..crs import CRS84, from_crs84, metric_transformer
 from . import cql, mvt
 from . import gpkg_format as fmt
-from .base import AUDIT_KEYS, Bounds, FeatureStore, check_write
+from .base import AUDIT_KEYS, Bounds, FeatureStore, FrameSource, check_write, frame_chunks
 from .errors import Conflict, InvalidQuery, NotFound, Unavailable
 from .filtering import coerce_value
 from .geojson import FeatureCache, GeoJSONPage, encode_features
@@ -64,6 +64,8 @@ _PANDAS_DTYPES = {"string": object, "integer": "Int64", "number": "float64", "bo
                   "date": object, "datetime": object}
 
 
+CACHE_KB = 262_144
+STREAMED_CACHE_KB = 16_384  # a streamed import's page cache: 16 MB
 REINDEX_AFTER = 512  # edits kept beside the packed index before it is rebuilt
 
 
@@ -226,9 +228,9 @@ class GeoPackageStore(FeatureStore):
             self._conn.execute("PRAGMA journal_mode = WAL")
         self._conn.execute("PRAGMA synchronous = FULL")
         self._conn.execute("PRAGMA busy_timeout = 60000")
-        self._conn.execute("PRAGMA cache_size = -262144")  # 256 MB page cache: big imports stay in memory
+        self._conn.execute(f"PRAGMA cache_size = -{CACHE_KB}")  # 256 MB page cache: big imports stay in memory
         self._ensure_schema()
-        self._layers: dict[str, _Layer] = {}
+        self._layers: dict[str, _Layer | None] = {}  # None: on disk, read at first use
         self._data_version = self._pragma_data_version()
         self._load_all()
 
@@ -335,7 +337,8 @@ class GeoPackageStore(FeatureStore):
             versions = self._versions()
             for spec in self.catalog:
                 v, updated = versions.get(spec.id, (0, ""))
-                if self._layers[spec.id].version != v:
+                lay = self._layers[spec.id]
+                if lay is not None and lay.version != v:
                     self._layers[spec.id] = self._read_layer(spec, v, updated)  # one atomic swap per layer
         finally:
             self._conn.execute("COMMIT")
@@ -361,7 +364,19 @@ class GeoPackageStore(FeatureStore):
     def _layer(self, layer: str) -> _Layer:
         if layer not in self._layers:
             raise NotFound(f"unknown layer {layer!r}")
-        return self._layers[layer]
+        lay = self._layers[layer]
+        if lay is None:  # imported in bulk since it was last read
+            with self._lock:
+                if self._layers[layer] is None:
+                    self._reload(layer)
+                lay = self._layers[layer]
+        return lay
+
+    def count(self, layer: str, query: Query | None = None) -> int:
+        if query is None and self._layers.get(layer, ...) is None:  # not in memory: do not read it for a count
+            with self._lock:
+                return self._conn.execute(f"SELECT count(*) FROM {fmt.q(layer)}").fetchone()[0]
+        return super().count(layer, query)
 
     # ---------------------------------------------------------------- reads
     def version(self, layer: str) -> int:
@@ -589,7 +604,7 @@ class GeoPackageStore(FeatureStore):
             raise
         with self._mem:
             lay = self._layers[layer]
-            if lay.version == before:
+            if lay is not None and lay.version == before:
                 apply(lay)
                 lay.version, lay.updated = after, updated
                 return
@@ -705,52 +720,25 @@ class GeoPackageStore(FeatureStore):
                 raise
             self._finish_write(layer, before, lambda lay_: lay_.kill(lay_.pos_of[int(feature_id)]))
 
-    def import_frame(self, layer: str, frame: gpd.GeoDataFrame, mode: str = "append",
+    def import_frame(self, layer: str, frame: FrameSource, mode: str = "append",
                      progress=None) -> ImportSummary:
         if mode not in ("append", "replace"):
             raise InvalidQuery(f"unknown import mode {mode!r}; use append or replace")
-        spec = self.catalog.get(layer)
-        names = spec.field_names
-        n = len(frame)
-        ids = frame["id"] if "id" in frame.columns else pd.Series([pd.NA] * n, dtype="Int64")
-        id_values = [None if pd.isna(v) else int(v) for v in ids.tolist()]
-        columns = [id_values, fmt.encode(frame.geometry.values)]
-        for name in names:
-            columns.append(_column_values(frame[name]) if name in frame.columns else [None] * n)
-        cols = ", ".join(["id", "geom"] + [fmt.q(c) for c in names])
-        sql = f"INSERT INTO {fmt.q(layer)} ({cols}) VALUES ({', '.join('?' * (len(names) + 2))})"
+        self.catalog.get(layer)
         with self._lock:
             self._sync()
             self._begin_immediate()
+            # A chunked import holds one chunk in Python; its page cache is bounded as well (pages beyond it
+            # spill to the WAL, still uncommitted).
+            streamed = not isinstance(frame, gpd.GeoDataFrame)
+            if streamed:
+                self._conn.execute(f"PRAGMA cache_size = -{STREAMED_CACHE_KB}")
             try:
-                deleted = 0
-                if mode == "replace":
-                    deleted = self._conn.execute(f"DELETE FROM {fmt.q(layer)}").rowcount
-                else:
-                    given = [i for i in id_values if i is not None]
-                    clash = self._existing_ids(layer, given)
-                    if clash:
-                        shown = ", ".join(map(str, clash[:10])) + (" ..." if len(clash) > 10 else "")
-                        raise Conflict(f"{layer}: {len(clash)} feature id(s) already exist: {shown} "
-                                       f"(use --mode replace, or drop the id column to get new ids)")
-                first_new = self._conn.execute(f"SELECT max(id) FROM {fmt.q(layer)}").fetchone()[0] or 0
-                seq = self._conn.execute("SELECT seq FROM sqlite_sequence WHERE name = ?", (layer,)).fetchone()
-                next_id = max(first_new, seq[0] if seq else 0, max((i for i in id_values if i), default=0)) + 1
-                for k, v in enumerate(id_values):  # assign ids here so the rtree rows can be written in bulk
-                    if v is None:
-                        id_values[k] = next_id
-                        next_id += 1
+                deleted = self._conn.execute(f"DELETE FROM {fmt.q(layer)}").rowcount if mode == "replace" else 0
                 triggers = fmt.bulk_triggers(self._conn, layer)
-                rows = zip(*columns, strict=True)
-                chunk = 5000
-                done = 0
-                while done < n:
-                    batch = [next(rows) for _ in range(min(chunk, n - done))]
-                    self._conn.executemany(sql, batch)
-                    done += len(batch)
-                    if progress is not None:
-                        progress(len(batch))
-                fmt.fill_rtree(self._conn, layer, id_values, frame.geometry.values)
+                inserted = 0
+                for chunk in frame_chunks(frame):
+                    inserted += self._insert_chunk(layer, chunk, check_ids=mode != "replace", progress=progress)
                 for trigger_sql in triggers:
                     self._conn.execute(trigger_sql)
                 fmt.bump_version(self._conn, layer)
@@ -760,9 +748,48 @@ class GeoPackageStore(FeatureStore):
             except BaseException:
                 self._conn.execute("ROLLBACK")
                 raise
+            finally:
+                if streamed:
+                    self._conn.execute(f"PRAGMA cache_size = -{CACHE_KB}")
             self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-            self._reload(layer)
-            return ImportSummary(layer=layer, mode=mode, inserted=n, deleted=deleted, version=version)
+            with self._mem:
+                self._layers[layer] = None  # read again when first used: a CLI import exits without reading it
+            return ImportSummary(layer=layer, mode=mode, inserted=inserted, deleted=deleted, version=version)
+
+    def _insert_chunk(self, layer: str, frame: gpd.GeoDataFrame, check_ids: bool, progress) -> int:
+        """One chunk of an import inside its transaction: ids checked and assigned here, so the rtree rows
+        can be written in bulk (the per-row triggers are off)."""
+        names = self.catalog.get(layer).field_names
+        n = len(frame)
+        ids = frame["id"] if "id" in frame.columns else pd.Series([pd.NA] * n, dtype="Int64")
+        id_values = [None if pd.isna(v) else int(v) for v in ids.tolist()]
+        if check_ids:
+            clash = self._existing_ids(layer, [i for i in id_values if i is not None])
+            if clash:
+                shown = ", ".join(map(str, clash[:10])) + (" ..." if len(clash) > 10 else "")
+                raise Conflict(f"{layer}: {len(clash)} feature id(s) already exist: {shown} "
+                               f"(use --mode replace, or drop the id column to get new ids)")
+        first_new = self._conn.execute(f"SELECT max(id) FROM {fmt.q(layer)}").fetchone()[0] or 0
+        seq = self._conn.execute("SELECT seq FROM sqlite_sequence WHERE name = ?", (layer,)).fetchone()
+        next_id = max(first_new, seq[0] if seq else 0, max((i for i in id_values if i), default=0)) + 1
+        for k, v in enumerate(id_values):
+            if v is None:
+                id_values[k] = next_id
+                next_id += 1
+        columns = [id_values, fmt.encode(frame.geometry.values)]
+        columns += [_column_values(frame[name]) if name in frame.columns else [None] * n for name in names]
+        cols = ", ".join(["id", "geom"] + [fmt.q(c) for c in names])
+        sql = f"INSERT INTO {fmt.q(layer)} ({cols}) VALUES ({', '.join('?' * (len(names) + 2))})"
+        rows = zip(*columns, strict=True)
+        done = 0
+        while done < n:
+            batch = [next(rows) for _ in range(min(5000, n - done))]
+            self._conn.executemany(sql, batch)
+            done += len(batch)
+            if progress is not None:
+                progress(len(batch))
+        fmt.fill_rtree(self._conn, layer, id_values, frame.geometry.values)
+        return n
 
     def apply_changes(self, layer: str, changes: FeatureChanges) -> ImportSummary:
         self.catalog.get(layer)

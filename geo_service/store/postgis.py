@@ -41,7 +41,7 @@ from shapely.geometry.base import BaseGeometry
 from ..catalog import Catalog, LayerSpec
 from ..crs import CRS84
 from . import mvt
-from .base import AUDIT_KEYS, Bounds, Documents, FeatureStore, check_write
+from .base import AUDIT_KEYS, Bounds, Documents, FeatureStore, FrameSource, check_write, frame_chunks
 from .errors import Conflict, InvalidFeature, InvalidQuery, NotFound, Unavailable
 from .geojson import GeoJSONPage
 from .postgis_schema import SCHEMA_VERSION, SchemaError, ensure_schema
@@ -393,6 +393,45 @@ class PostGISStore(FeatureStore):
 
         self._run(run)
 
+    def _copy_chunk(self, conn: psycopg.Connection, layer: str, frame: gpd.GeoDataFrame,
+                    progress: Callable[[int], None] | None) -> int:
+        """One chunk of an import inside its transaction: ids checked against what is stored (and earlier
+        chunks), missing ones drawn from the sequence, rows sent with COPY."""
+        spec = self.catalog.get(layer)
+        n = len(frame)
+        ids = frame["id"] if "id" in frame.columns else pd.Series([pd.NA] * n, dtype="Int64")
+        id_values = [None if pd.isna(v) else int(v) for v in ids.tolist()]
+        given = [i for i in id_values if i is not None]
+        geoms = np.asarray(frame.geometry.values, dtype=object)
+        wkb = shapely.to_wkb(shapely.set_srid(geoms, 4326), hex=True, include_srid=True, output_dimension=2)
+        columns = [_column_values(frame[name]) if name in frame.columns else [None] * n for name in spec.field_names]
+        t = sql.Identifier(layer)
+        clash = [r[0] for r in conn.execute(sql.SQL("SELECT id FROM {} WHERE id = ANY(%s) ORDER BY id")
+                                            .format(t), (given,))]
+        if clash:
+            shown = ", ".join(map(str, clash[:10])) + (" ..." if len(clash) > 10 else "")
+            raise Conflict(f"{layer}: {len(clash)} feature id(s) already exist: {shown} "
+                           f"(use --mode replace, or drop the id column to get new ids)")
+        top = conn.execute(sql.SQL("SELECT coalesce(max(id), 0) FROM {}").format(t)).fetchone()[0]
+        floor = max([top, *given])
+        if floor > 0:
+            self._advance_sequence(conn, layer, floor)
+        missing = id_values.count(None)
+        if missing:
+            fresh = iter(r[0] for r in conn.execute("SELECT nextval(%s::regclass) FROM generate_series(1, %s)",
+                                                    (self._sequence(conn, layer), missing)))
+            id_values = [i if i is not None else next(fresh) for i in id_values]
+        copy_sql = sql.SQL("COPY {} ({}) FROM STDIN").format(
+            t, sql.SQL(", ").join(map(sql.Identifier, ["id", "geom", *spec.field_names])))
+        with conn.cursor().copy(copy_sql) as copy:
+            for k, row in enumerate(zip(id_values, wkb, *columns, strict=True)):
+                copy.write_row(row)
+                if progress is not None and (k + 1) % 5000 == 0:
+                    progress(5000)
+        if progress is not None and n % 5000:
+            progress(n % 5000)
+        return n
+
     def _sequence(self, conn: psycopg.Connection, layer: str) -> str:
         if layer not in self._seq:
             self._seq[layer] = conn.execute("SELECT pg_get_serial_sequence(%s, 'id')",
@@ -405,61 +444,26 @@ class PostGISStore(FeatureStore):
         conn.execute("SELECT setval(%s::regclass, %s) WHERE %s > coalesce(pg_sequence_last_value(%s::regclass), 0)",
                      (seq, at_least, at_least, seq))
 
-    def import_frame(self, layer: str, frame: gpd.GeoDataFrame, mode: str = "append",
+    def import_frame(self, layer: str, frame: FrameSource, mode: str = "append",
                      progress: Callable[[int], None] | None = None) -> ImportSummary:
         if mode not in ("append", "replace"):
             raise InvalidQuery(f"unknown import mode {mode!r}; use append or replace")
-        spec = self.catalog.get(layer)
-        n = len(frame)
-        ids = frame["id"] if "id" in frame.columns else pd.Series([pd.NA] * n, dtype="Int64")
-        id_values = [None if pd.isna(v) else int(v) for v in ids.tolist()]
-        given = [i for i in id_values if i is not None]
-        geoms = np.asarray(frame.geometry.values, dtype=object)
-        wkb = shapely.to_wkb(shapely.set_srid(geoms, 4326), hex=True, include_srid=True, output_dimension=2)
-        columns = [_column_values(frame[name]) if name in frame.columns else [None] * n for name in spec.field_names]
+        self.catalog.get(layer)
         t = sql.Identifier(layer)
-        copy_sql = sql.SQL("COPY {} ({}) FROM STDIN").format(
-            t, sql.SQL(", ").join(map(sql.Identifier, ["id", "geom", *spec.field_names])))
 
         def run(conn, attempt):
             with conn.transaction():
                 conn.execute("SET LOCAL statement_timeout = 0")
                 conn.execute("SET LOCAL lock_timeout = 0")
-                deleted = 0
-                if mode == "replace":
-                    deleted = conn.execute(sql.SQL("DELETE FROM {}").format(t)).rowcount
-                else:
-                    clash = [r[0] for r in conn.execute(sql.SQL("SELECT id FROM {} WHERE id = ANY(%s) ORDER BY id")
-                                                        .format(t), (given,))]
-                    if clash:
-                        shown = ", ".join(map(str, clash[:10])) + (" ..." if len(clash) > 10 else "")
-                        raise Conflict(f"{layer}: {len(clash)} feature id(s) already exist: {shown} "
-                                       f"(use --mode replace, or drop the id column to get new ids)")
-                top = conn.execute(sql.SQL("SELECT coalesce(max(id), 0) FROM {}").format(t)).fetchone()[0]
-                floor = max([top, *given])
-                if floor > 0:
-                    self._advance_sequence(conn, layer, floor)
-                missing = id_values.count(None)
-                if missing:
-                    fresh = iter(r[0] for r in conn.execute("SELECT nextval(%s::regclass) FROM generate_series(1, %s)",
-                                                            (self._sequence(conn, layer), missing)))
-                    final_ids = [i if i is not None else next(fresh) for i in id_values]
-                else:
-                    final_ids = id_values
-                with conn.cursor().copy(copy_sql) as copy:
-                    for k, row in enumerate(zip(final_ids, wkb, *columns, strict=True)):
-                        copy.write_row(row)
-                        if progress is not None and (k + 1) % 5000 == 0:
-                            progress(5000)
-                if progress is not None and n % 5000:
-                    progress(n % 5000)
+                deleted = conn.execute(sql.SQL("DELETE FROM {}").format(t)).rowcount if mode == "replace" else 0
+                inserted = sum(self._copy_chunk(conn, layer, chunk, progress) for chunk in frame_chunks(frame))
                 version = _layer_state(conn, layer)[0]
                 attempt.committing = True
             try:
                 conn.execute(sql.SQL("ANALYZE {}").format(t))  # fresh statistics for the planner
             except psycopg.Error:
                 pass  # committed already; autovacuum analyses later
-            return ImportSummary(layer=layer, mode=mode, inserted=n, deleted=deleted, version=version)
+            return ImportSummary(layer=layer, mode=mode, inserted=inserted, deleted=deleted, version=version)
 
         try:
             return self._run(run)

@@ -58,9 +58,11 @@ def coordinate_warnings(cx: np.ndarray, cy: np.ndarray, ok: np.ndarray, show: Ca
     n = int(ok.sum())
     if not n:
         return warnings
-    pairs, counts = np.unique(np.column_stack([cx[ok], cy[ok]]), axis=0, return_counts=True)
+    # one complex number per point: a 1-d unique (an axis=0 unique of 1 million pairs costs ~100 MB)
+    pairs, counts = np.unique(cx[ok] + 1j * cy[ok], return_counts=True)
     shared = counts >= max(SHARED_MIN, math.ceil(0.01 * n))
-    for (x, y), k in sorted(zip(pairs[shared].tolist(), counts[shared].tolist(), strict=True), key=lambda p: -p[1])[:5]:
+    points = [(p.real, p.imag) for p in pairs[shared].tolist()]
+    for (x, y), k in sorted(zip(points, counts[shared].tolist(), strict=True), key=lambda p: -p[1])[:5]:
         warnings.append(f"{k:,} features share exactly the coordinate {show(x, y)} (a placeholder? check them)")
     whole = int((ok & (cx == np.round(cx)) & (cy == np.round(cy))).sum())
     if whole:

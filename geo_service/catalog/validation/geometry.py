@@ -219,3 +219,30 @@ def _check_outliers(cx, cy, ok, reject, floor_km: float) -> None:
            f"the data, ({round(cy[pos], 6)}, {round(cx[pos], 6)}) is among it")
     reject(far, lambda pos: f"far outside the rest of the data: {_xy(cx[pos], cy[pos])} is {dist[pos]:,.0f} km "
            f"from its centre {centre} (limit {limit:,.0f} km; the median point, --outlier-km sets the floor)")
+
+
+def far_rows(cx: np.ndarray, cy: np.ndarray, floor_km: float = OUTLIER_FLOOR_KM) -> dict[int, str]:
+    """The outlier check on representative points alone (a streamed import gathers them across its
+    chunks): position -> reason for each row far from the data's robust centre."""
+    ok = np.isfinite(cx) & np.isfinite(cy)
+    errors: dict[int, str] = {}
+
+    def reject(mask: np.ndarray, reason) -> None:
+        for pos in np.flatnonzero(mask & ok):
+            errors[int(pos)] = reason(int(pos))
+        ok[mask] = False
+
+    if ok.sum() >= OUTLIER_MIN_ROWS:
+        _check_outliers(cx, cy, ok, reject, floor_km)
+    return errors
+
+
+def placeholder_warnings(cx: np.ndarray, cy: np.ndarray) -> list[str]:
+    """Shared-coordinate and whole-degree warnings over representative points (see coordinate_warnings)."""
+    return coordinate_warnings(cx, cy, np.isfinite(cx) & np.isfinite(cy), _xy)
+
+
+def representative_xy(geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The centre of each geometry's bounds, as the checks above measure it (NaN for missing)."""
+    bounds = shapely.bounds(np.asarray(geoms, dtype=object)) if len(geoms) else np.empty((0, 4))
+    return (bounds[:, 0] + bounds[:, 2]) / 2, (bounds[:, 1] + bounds[:, 3]) / 2

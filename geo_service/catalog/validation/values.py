@@ -195,7 +195,8 @@ def _string_converter(spec: FieldSpec) -> Callable[[Any], str | None]:
     lookup = {label.strip().lower(): v for v, title in spec.values.items() for label in (title.en, title.zh)}
     lookup.update({a.strip().lower(): target for a, target in spec.aliases.items()})
     lookup.update({v.lower(): v for v in spec.values})
-    allowed = ", ".join(spec.values)
+    # the zh label beside each code (正常 working): clerks know the label, the file may need the code
+    allowed = ", ".join(f"{title.zh} {v}" if title.zh and title.zh != v else v for v, title in spec.values.items())
 
     def convert(value: Any) -> str | None:
         text = _text(value)

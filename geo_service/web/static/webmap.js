@@ -847,7 +847,8 @@
     return ctl;
   };
 
-  /* Compounds whose name holds q: from /compounds/search when served, from the embedded data in a file. */
+  /* Compounds whose name holds q (or whose source id is q): from /compounds/search when served, from the
+     embedded data in a file. */
   App.prototype.findCompounds = function (q) {
     if (this.cfg.api && !this.cfg.data) {
       var url = this.cfg.api + "/compounds/search?limit=8&q=" + encodeURIComponent(q);
@@ -858,9 +859,10 @@
     var data = this.cfg.data && this.cfg.data.compounds, needle = q.toLowerCase(), hits = [];
     (data && data.features || []).forEach(function (f) {
       var p = f.properties || {};
-      if (hits.length < 8 && String(p.name || "").toLowerCase().indexOf(needle) >= 0) {
+      if (hits.length < 8 && (String(p.name || "").toLowerCase().indexOf(needle) >= 0 ||
+                              (p.source_id && String(p.source_id).toLowerCase() === needle))) {
         var b = L.geoJSON(f).getBounds();
-        hits.push({ id: f.id, name: p.name, street: p.street, district: p.district,
+        hits.push({ id: f.id, name: p.name, street: p.street, district: p.district, source_id: p.source_id,
                     bbox: [b.getWest(), b.getSouth(), b.getEast(), b.getNorth()] });
       }
     });
@@ -875,7 +877,7 @@
       var li = el("li", "cgis-search-hit");
       li.setAttribute("data-id", String(h.id));
       li.appendChild(el("span", "cgis-search-name", h.name));
-      var where = [h.street, h.district].filter(function (v) { return v; }).join(" · ");
+      var where = [h.street, h.district, h.source_id].filter(function (v) { return v; }).join(" · ");
       if (where) { li.appendChild(el("span", "cgis-muted", " " + where)); }
       li.addEventListener("click", function () { self.goTo(h, input, list); });
       list.appendChild(li);
