@@ -216,12 +216,14 @@ class FeatureStore(abc.ABC):
                feature_id: int | None = None, actor: str | None = None) -> int:
         spec = self.catalog.get(layer)
         props, geom = validate_feature(spec, properties, geometry, partial=False, service_area=self.service_area)
+        self.check_refs(spec, props)
         return self._insert(layer, props, geom, feature_id, actor)
 
     def replace(self, layer: str, feature_id: int, properties: Mapping[str, Any],
                 geometry: BaseGeometry | dict, actor: str | None = None, if_match: str | None = None) -> None:
         spec = self.catalog.get(layer)
         props, geom = validate_feature(spec, properties, geometry, partial=False, service_area=self.service_area)
+        self.check_refs(spec, props)
         full = {f: props.get(f) for f in spec.field_names}
         self._update(layer, feature_id, full, geom, actor, if_match, partial=False)
 
@@ -231,11 +233,39 @@ class FeatureStore(abc.ABC):
         spec = self.catalog.get(layer)
         props, geom = validate_feature(spec, properties or {}, geometry, partial=True,
                                        service_area=self.service_area)
+        self.check_refs(spec, props)
         self._update(layer, feature_id, props, geom, actor, if_match, partial=True)
 
     def delete(self, layer: str, feature_id: int, actor: str | None = None, if_match: str | None = None) -> None:
         self.catalog.get(layer)
+        self.check_not_referenced(layer, [feature_id])
         self._delete(layer, feature_id, actor, if_match)
+
+    # ---- references between layers (``ref:`` fields) ------------------------------
+    def check_refs(self, spec: LayerSpec, props: Mapping[str, Any]) -> None:
+        """Every ``ref:`` value names a stored feature of its layer; InvalidFeature (422) otherwise."""
+        errors = []
+        for f in spec.ref_fields:
+            value = props.get(f.name)
+            if value is None:
+                continue
+            found = self.query(f.ref, Query(ids=[int(value)], properties=[], limit=1)).number_matched
+            if not found:
+                errors.append((f.name, f"no {f.ref} feature with id {value}"))
+        if errors:
+            raise InvalidFeature(errors)
+
+    def check_not_referenced(self, layer: str, feature_ids: list[int]) -> None:
+        """Refuse (409) to delete features that another layer's ``ref:`` field still names."""
+        if not feature_ids:
+            return
+        for spec, f in self.catalog.referrers(layer):
+            found = self.query(spec.id, Query(filters=[Filter(f.name, "in", [int(i) for i in feature_ids])],
+                                              properties=[f.name], limit=10))
+            if found.number_matched:
+                ids = ", ".join(str(i) for i in found.features.index.tolist())
+                raise Conflict(f"{layer}: cannot delete: {found.number_matched} {spec.id} feature(s) refer to it "
+                               f"through {f.name!r} (ids {ids}); delete or change them first")
 
     @abc.abstractmethod
     def import_frame(self, layer: str, frame: gpd.GeoDataFrame, mode: str = "append") -> ImportSummary:
@@ -288,6 +318,9 @@ def check_write(spec: LayerSpec, layer: str, feature_id: int, current: dict[str,
         if "*" not in tags and now not in tags and f"W/{now}" not in tags:
             raise PreconditionFailed(f"{layer}/{feature_id} was changed by someone else since it was read "
                                      f"(If-Match {if_match} is stale; current ETag {now}); read it again")
+    lifecycle = validation.transition_errors(spec, current["properties"], props)
+    if lifecycle:
+        raise InvalidFeature(lifecycle)
     if partial:
         merged = {**current["properties"], **props}
         missing = [f.name for f in spec.fields if f.required and merged.get(f.name) is None]
