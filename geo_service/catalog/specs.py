@@ -286,7 +286,8 @@ def load_layer(path: Path) -> LayerSpec:
         raise _err(path, "id", f"{layer_id!r} differs from the file name {path.stem!r}")
     geom = raw.get("geometry")
     geoms = [] if geom == NO_GEOMETRY else [geom] if isinstance(geom, str) else geom
-    if not isinstance(geoms, list) or (not geoms and geom != NO_GEOMETRY) or any(g not in GEOMETRY_TYPES for g in geoms):
+    bad = not isinstance(geoms, list) or (not geoms and geom != NO_GEOMETRY)
+    if bad or any(g not in GEOMETRY_TYPES for g in geoms):
         raise _err(path, "geometry", f"must be one or a list of {', '.join(GEOMETRY_TYPES)}, or {NO_GEOMETRY!r}; "
                    f"got {geom!r}")
     fields_raw = raw.get("fields")

@@ -78,7 +78,8 @@ def _delimiter(first_line: str) -> str:
     return best if counts[best] else ","
 
 
-def read_csv(path: Path, encoding: str | None = None) -> CsvTable:
+def read_csv(path: Path, encoding: str | None = None, geometry: bool = True) -> CsvTable:
+    """``geometry=False``: a table for a layer without geometry (no coordinate columns are looked for)."""
     text = decode(Path(path).read_bytes(), encoding)
     if not text.strip():
         raise CsvError("file holds no text")
@@ -102,7 +103,10 @@ def read_csv(path: Path, encoding: str | None = None) -> CsvTable:
         start = reader.line_num + 1
     raw = pd.DataFrame(records, columns=header, dtype=object) if records else pd.DataFrame(columns=header)
     rows = np.asarray(lines, dtype=np.int64)
-    geoms, used, described = _geometry(raw, rows, errors)
+    if geometry:
+        geoms, used, described = _geometry(raw, rows, errors)
+    else:
+        geoms, used, described = np.full(len(raw), None, dtype=object), [], "none (a layer without geometry)"
     attributes = raw.drop(columns=used)
     frame = gpd.GeoDataFrame(attributes, geometry=gpd.GeoSeries(geoms, index=raw.index))
     return CsvTable(frame=frame, row_numbers=rows, raw=raw, geometry_from=described, errors=errors)

@@ -23,13 +23,14 @@ import shapely
 from tqdm import tqdm
 
 from ..catalog import SOURCE_ID, LayerSpec
-from ..catalog.validation import ID_SPEC, RowError, normalise_column, validate_frame
+from ..catalog.validation import ID_SPEC, RowError, normalise_column, transition_errors, validate_frame
 from ..catalog.validation.coordinates import OUTLIER_FLOOR_KM
 from ..crs import WGS84, frame_to_wgs84, parse_crs
-from ..store.base import FeatureStore, Filter, Query, StoreError
+from ..store.base import FeatureStore, Filter, InvalidFeature, Query, StoreError
 from .keyed import KEYED_MODES, plan_changes
 from .keys import KeyColumnMissing, duplicate_key_errors, key_column, source_ids
 from .readers import ReadError, SourceData, crs_name, read_source
+from .refs import resolve_refs
 
 MODES = ("append", "replace", *KEYED_MODES)
 MAX_LISTED = 50
@@ -171,6 +172,8 @@ def import_file(store: FeatureStore, path: Path | str, layer: str, *, crs: str |
         report = ImportReport(file=path, layer=layer, mode=mode, source=data.description, rows_read=len(data.frame),
                               warnings=list(data.warnings))
         frame = _to_wgs84(_map_columns(data, spec, mapping or {}, report, fail, key), data, report)
+        frame, ref_errors = resolve_refs(store, spec, frame, data.frame, data.row_numbers)
+        data.errors.extend(ref_errors)  # rows naming no referenced feature are rejected like unreadable ones
         bar.stage("validating", len(frame))
         valid = _validate(frame, data, spec, report, (service_area, outlier_floor_km), skip_invalid, fail)
         bar.advance(len(frame))
@@ -278,15 +281,36 @@ def _refuse_stored_keys(store: FeatureStore, layer: str, valid, report: ImportRe
 
 def _write(store: FeatureStore, layer: str, valid, mode: str, report: ImportReport, advance):
     if mode not in KEYED_MODES:
+        if mode == "replace" and store.catalog.referrers(layer):  # features other layers name must stay
+            kept = set(valid["id"].dropna().astype(int).tolist()) if "id" in valid.columns else set()
+            stored = store.query(layer, Query(properties=[])).features.index.tolist()
+            store.check_not_referenced(layer, [i for i in stored if i not in kept])
         return _import_frame(store, layer, valid, mode, advance)
     if report.key_column is None:
         raise StoreError(f"--mode {mode} matches rows by their source id, and the file has no id column; "
                          f"name one with --key COLUMN")
     carried = [*report.columns.values(), SOURCE_ID]
     changes = plan_changes(store, layer, valid, carried, mode, actor=f"import {report.file.name}")
+    _check_lifecycle(store, layer, changes)
+    store.check_not_referenced(layer, list(changes.deletes))
     summary = store.apply_changes(layer, changes)
     advance(len(valid))
     return summary
+
+
+def _check_lifecycle(store: FeatureStore, layer: str, changes) -> None:
+    """A keyed re-import follows the layer's declared lifecycle as an edit does (InvalidFeature names the
+    feature, its source id and the allowed next states)."""
+    spec = store.catalog.get(layer)
+    if not spec.transitions:
+        return
+    problems = []
+    for change in changes.updates:
+        current = store.get(layer, change.id)["properties"]
+        for name, reason in transition_errors(spec, current, change.properties):
+            problems.append((name, f"feature {change.id} (source id {current.get(SOURCE_ID)!r}): {reason}"))
+    if problems:
+        raise InvalidFeature(problems)
 
 
 def _skip_hint(good: int, path: Path) -> str:

@@ -98,7 +98,7 @@ def _read_by_type(path: Path, layer_id: str, source_layer: str | None, encoding:
     if lower.endswith(".zip"):
         return _read_zip(path, layer_id, source_layer, encoding)
     if lower.endswith((".csv", ".txt", ".tsv")):
-        return _read_csv(path, encoding)
+        return _read_csv(path, encoding, spec is None or spec.has_geometry)
     raise ReadError(f"unsupported file type {path.suffix or '(no extension)'!r}; use {FORMATS}")
 
 
@@ -340,8 +340,8 @@ def _read_zip(path: Path, layer_id: str, source_layer: str | None, encoding: str
     return data
 
 
-def _read_csv(path: Path, encoding: str | None) -> SourceData:
-    table = read_csv(path, encoding)
+def _read_csv(path: Path, encoding: str | None, geometry: bool = True) -> SourceData:
+    table = read_csv(path, encoding, geometry)
     n = len(table.frame)
     return SourceData(frame=table.frame, crs=None, row_numbers=table.row_numbers,
                       description=f"CSV {path.name} ({n:,} rows, geometry from {table.geometry_from})",
