@@ -53,6 +53,7 @@ class FieldSpec:
     aliases: dict[str, str] = field(default_factory=dict)  # other spellings -> allowed value
     filterable: bool = True
     ref: str | None = None  # the id of a feature of this layer (``ref: compounds``); checked on every write
+    columns: tuple[str, ...] = ()  # other column headers an import recognises (小区名称 for a compound ref)
 
     @property
     def allowed(self) -> list[str] | None:
@@ -154,7 +155,7 @@ def _number(path: Path, key: str, raw: Any) -> float | None:
 
 
 _FIELD_KEYS = {"type", "title", "description", "unit", "required", "min", "max", "values", "aliases",
-               "filterable", "ref"}
+               "filterable", "ref", "columns"}
 
 
 def _check_field_name(path: Path, key: str, name: Any, raw: Any) -> None:
@@ -218,8 +219,16 @@ def _field(path: Path, name: Any, raw: Any) -> FieldSpec:
         minimum=_number(path, f"{key}.min", raw.get("min")),
         maximum=_number(path, f"{key}.max", raw.get("max")),
         values=parsed_values, aliases={str(a): str(t) for a, t in aliases.items()},
-        filterable=bool(raw.get("filterable", True)), ref=ref,
+        filterable=bool(raw.get("filterable", True)), ref=ref, columns=_columns(path, key, raw.get("columns")),
     )
+
+
+def _columns(path: Path, key: str, raw: Any) -> tuple[str, ...]:
+    if raw is None:
+        return ()
+    if not isinstance(raw, list) or not all(isinstance(c, str) and c.strip() for c in raw):
+        raise _err(path, f"{key}.columns", "must be a list of column headers")
+    return tuple(raw)
 
 
 _LAYER_KEYS = {"id", "title", "description", "geometry", "fields", "style", "source_keys", "transitions"}

@@ -331,7 +331,7 @@ def field_lookup(spec: LayerSpec) -> dict[str, str]:
     """Lower-case names a source column may carry -> field: the name and both titles (户数 -> households)."""
     lookup: dict[str, str] = {"id": "id"}
     for f in reversed(spec.fields):  # earlier fields win a shared title
-        for key in (f.title.en, f.title.zh, f.name):
+        for key in (*f.columns, f.title.en, f.title.zh, f.name):
             lookup[key.strip().lower()] = f.name
     return lookup
 
