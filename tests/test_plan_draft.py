@@ -1,0 +1,45 @@
+"""``plan draft`` on the demo district, both stores: proposed plans for the compounds the analysis gives
+a tier, proposed agreements for its arrangements, nothing new on the second run."""
+
+from __future__ import annotations
+
+from geo_service.analysis.registry import get
+from geo_service.analysis.runner import run_on_store
+from geo_service.planning.draft import draft
+from geo_service.store.base import Filter, Query
+
+
+def test_draft_twice_creates_nothing_the_second_time(backend):
+    store = backend.open_store()
+    try:
+        year = 2035
+        first = draft(store, year)
+        ranked = run_on_store(get("renovation-priorities"), store, None, {"plan_year": year})["compounds"]
+        tiered = {int(i) for i, t in ranked["tier"].items() if isinstance(t, str)}
+        plans = store.query("renovation_plans", Query(filters=[Filter("year", "eq", year)])).features
+        assert first.plans_created == len(tiered) - first.plans_existing > 0
+        assert tiered <= set(plans["compound"].astype(int))
+        assert set(plans.loc[plans["source_id"].str.startswith("draft-"), "status"]) == {"proposed"}
+        assert first.agreements_created > 0
+        agreements = store.frame("parking_agreements")
+        assert (agreements.geometry.geom_type == "LineString").all()
+        history = store.history("renovation_plans", int(plans.index[-1]))
+        assert history[0]["actor"] == "plan draft"
+
+        second = draft(store, year)
+        assert (second.plans_created, second.agreements_created) == (0, 0)
+        assert store.count("renovation_plans", Query(filters=[Filter("year", "eq", year)])) == len(plans)
+    finally:
+        store.close()
+
+
+def test_draft_for_one_street(backend):
+    store = backend.open_store()
+    try:
+        street = store.frame("compounds")["street"].dropna().iloc[0]
+        done = draft(store, 2036, street)
+        plans = store.query("renovation_plans", Query(filters=[Filter("year", "eq", 2036)])).features
+        streets = store.frame("compounds").loc[plans["compound"].astype(int), "street"]
+        assert done.plans_created == len(plans) and set(streets) == {street}
+    finally:
+        store.close()
