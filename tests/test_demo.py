@@ -286,7 +286,7 @@ def test_write_demo_into_the_geopackage_store(tmp_path, catalog):
     geopackage = pytest.importorskip("geo_service.store.geopackage")
     with geopackage.GeoPackageStore(tmp_path / "demo.gpkg", catalog) as store:
         counts = write_demo(store, scale=0.25)
-        assert counts == {layer: store.count(layer) for layer in LAYER_IDS}
+        assert counts == {layer: store.count(layer) for layer in store.catalog.ids()}  # issue 16: + plan layers
         row = store.frame("compounds")
         assert (row["name"] == "梅陇三村").sum() == 1
 
