@@ -61,5 +61,7 @@ def programme_progress(request: Request, year: int | None = Query(None, descript
 def programme_dashboard(request: Request, year: int | None = Query(None),
                         programme: str | None = Query(None)):
     p = _programme(request, programme)
-    result = progress(request.app.state.store, request.app.state.store.catalog, p, _year(p, year), "street")
-    return HTMLResponse(programme_page(result, p.years, base_url(request)))
+    store = request.app.state.store
+    by_street = progress(store, store.catalog, p, _year(p, year), "street")
+    district = progress(store, store.catalog, p, _year(p, year), "district")
+    return HTMLResponse(programme_page(by_street, district, p.years, base_url(request)))

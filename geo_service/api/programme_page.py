@@ -87,12 +87,14 @@ def _street(name: str) -> str:
     return "全区" if name == "district" else name
 
 
-def programme_page(progress: Progress, years: tuple[int, ...], base: str) -> str:
+def programme_page(progress: Progress, district: Progress, years: tuple[int, ...], base: str) -> str:
+    """The district first, then each street; budgets and compounds without a plan per street."""
     p = progress.programme
     year_links = " ".join(f'<a href="{base}/programme?year={y}">{y}</a>' for y in years)
     sections = []
-    for street in dict.fromkeys(r["street"] for r in progress.rows):
-        rows = [r for r in progress.rows if r["street"] == street]
+    all_rows = district.rows + progress.rows
+    for street in dict.fromkeys(r["street"] for r in all_rows):
+        rows = [r for r in all_rows if r["street"] == street]
         title = f"{_street(street)} · {progress.year}"
         sections.append(f'<section class="street"><h2>{escape(title)}</h2>{_chart(rows, title)}{_table(rows)}'
                         "</section>")
