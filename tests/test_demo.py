@@ -89,6 +89,8 @@ def spec_problems(frame: gpd.GeoDataFrame, spec: LayerSpec) -> list[str]:
         if f.maximum is not None and (values > f.maximum).any():
             problems.append(f"{f.name}: above max {f.maximum}: {values.max()}")
     kinds = set(frame.geom_type)
+    if not spec.has_geometry:  # issue 16: layers without geometry hold none
+        return problems + ([f"geometries on a layer without geometry: {kinds}"] if frame.geometry.notna().any() else [])
     if not kinds <= set(spec.geometry_types):
         problems.append(f"geometry types {kinds} not in {spec.geometry_types}")
     if not frame.geometry.is_valid.all():

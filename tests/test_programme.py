@@ -94,7 +94,8 @@ def test_targets_appear_beside_the_counts(backend):
     with TestClient(create_app(backend.settings())) as client:
         rows = client.get("/programme/progress", params={"year": 2026, "by": "district"}).json()["progress"]
     by_cat = {r["category"]: r for r in rows}
-    assert by_cat["ebike_charging"]["target"] == 12 and by_cat["ebike_charging"]["category_zh"] == "电瓶车集中充电设施改造"
+    assert by_cat["ebike_charging"]["target"] == 12
+    assert by_cat["ebike_charging"]["category_zh"] == "电瓶车集中充电设施改造"
 
 
 sync_api = pytest.importorskip("playwright.sync_api")

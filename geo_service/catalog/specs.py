@@ -78,6 +78,12 @@ class LayerSpec:
         return bool(self.geometry_types)
 
     @property
+    def is_asset(self) -> bool:
+        """A spatial layer of its own (hydrants, lots): it has geometry and names no feature of another layer
+        (plans and agreements describe compounds; they are not assets inside them)."""
+        return self.has_geometry and not self.ref_fields
+
+    @property
     def ref_fields(self) -> list[FieldSpec]:
         return [f for f in self.fields if f.ref is not None]
 

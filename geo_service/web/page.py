@@ -131,7 +131,7 @@ def build(page: MapPage) -> folium.Map:
             extra.add_to(m)
 
     groups = []
-    for spec in page.catalog:
+    for spec in (s for s in page.catalog if s.has_geometry):  # a table without geometry has nothing to draw
         show = spec.id in page.visible if page.visible is not None else bool(spec.style.get("visible", True))
         fg = folium.FeatureGroup(name=escape(spec.title.get(page.lang)), show=show).add_to(m)
         groups.append((spec.id, fg.get_name()))
@@ -155,7 +155,8 @@ def build(page: MapPage) -> folium.Map:
     config = {
         "lang": page.lang, "texts": texts, "api": page.api, "links": page.links_base,
         "colorBy": page.color_by,
-        "layers": [_layer_config(spec, page.schemes[spec.id], page.lang) for spec in page.catalog],
+        "layers": [_layer_config(spec, page.schemes[spec.id], page.lang) for spec in page.catalog
+                   if spec.has_geometry],
         "overlays": [{"name": n, "title": OVERLAYS[n].title.get(page.lang), "kind": OVERLAYS[n].kind,
                       "minZoom": OVERLAYS[n].min_zoom, "color": OVERLAYS[n].color} for n in page.overlays],
         "hydrantRadius": page.hydrant_radius_m, "focus": page.focus,
