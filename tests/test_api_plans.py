@@ -137,3 +137,15 @@ def test_keyed_reimport_follows_the_lifecycle(make_store, tmp_path):
     report = import_file(store, sheet, "renovation_plans", mode="upsert")
     assert report.updated == 1
     assert store.frame("renovation_plans")["status"].tolist() == ["consulting"]
+
+
+def test_compound_plan_endpoint(client):
+    a = _compound_ids(client, 1)[0]
+    body = client.get(f"/compounds/{a}/plan", params={"year": 2040}).json()
+    assert body["year"] == 2040 and body["plan"] is None and "tier" in body["suggested"]
+    r = client.post(PLANS, json=_plan(a, status="approved", tier="basic") | {"properties": {
+        "compound": a, "year": 2040, "status": "approved", "tier": "basic"}}, headers=AUTH)
+    assert r.status_code == 201, r.text
+    body = client.get(f"/compounds/{a}/plan", params={"year": 2040}).json()
+    assert body["plan"]["tier_zh"] == "基础版" and body["plan"]["status_zh"] == "已批准"
+    assert client.get("/compounds/99999999/plan").status_code == 404

@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 import os
 import shutil
@@ -131,5 +132,21 @@ def test_dashboard_in_chromium(demo_gpkg, tmp_path):
             assert "业主出资" in page.inner_text("table.budget")
             assert "尚无方案" in page.inner_text("table.without")
             assert page.evaluate("window.__csp") == []
+
+            # the map's compound panel: suggestion and stored plan side by side; colouring by plan status
+            year = dt.date.today().year
+            plans = page.request.get(f"{base}/collections/renovation_plans/items?year={year}&limit=1").json()
+            plan = plans["features"][0]["properties"]
+            page.goto(f"{base}/map/compounds/{plan['compound']}")
+            planned = page.locator(".cgis-panel .cgis-plan tr[data-plan=planned]")
+            planned.wait_for(timeout=20_000)
+            status_zh = {"proposed": "拟定", "consulting": "征询居民意见", "public_notice": "方案公示",
+                         "approved": "已批准", "in_progress": "实施中", "completed": "已完工", "accepted": "已验收",
+                         "cancelled": "已取消"}[plan["status"]]
+            assert "计划版本" in planned.inner_text() and status_zh in planned.inner_text()
+            assert "建议版本" in page.locator(".cgis-panel .cgis-plan tr[data-plan=suggested]").inner_text()
+            page.goto(f"{base}/map?color_by=plan-status")
+            page.locator(".cgis-legend-details").first.wait_for(timeout=20_000)
+            assert "计划版本状态" in page.content()
         finally:
             browser.close()

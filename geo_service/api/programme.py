@@ -10,8 +10,10 @@ from typing import Literal
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
+from ..analysis.registry import get
 from ..catalog.programmes import Programme
 from ..planning.progress import progress
+from .analysis import result_for
 from .errors import ApiError
 from .programme_page import programme_page
 from .responses import CSV, base_url, json_response
@@ -65,3 +67,29 @@ def programme_dashboard(request: Request, year: int | None = Query(None),
     by_street = progress(store, store.catalog, p, _year(p, year), "street")
     district = progress(store, store.catalog, p, _year(p, year), "district")
     return HTMLResponse(programme_page(by_street, district, p.years, base_url(request)))
+
+
+@router.get("/compounds/{compound_id}/plan", tags=["Programme"],
+            summary="建议版本 (analysis) beside 计划版本 (stored plan and its status) for a compound and year")
+def compound_plan(request: Request, compound_id: int, year: int | None = Query(None, description="programme "
+                                                                                                  "year (default: "
+                                                                                                  "this year)")):
+    analysis = get("renovation-priorities")
+    settings = request.app.state.settings
+    params = analysis.resolve(settings.analysis_params, {"plan_year": year} if year else None)
+    result, _, _, _ = result_for(request, analysis, params)
+    table = result["compounds"]
+    if compound_id not in table.index:
+        raise ApiError(404, "NotFound", f"compounds: no feature with id {compound_id}")
+    row = table.loc[compound_id]
+
+    def plain(v):
+        return None if v is None or (isinstance(v, float) and v != v) else v
+
+    return json_response({
+        "compound": compound_id, "year": result.summary.get("plan_year"),
+        "suggested": {"tier": plain(row["tier"]), "tier_zh": plain(row["tier_zh"]), "eligible": bool(row["eligible"]),
+                      "score": float(row["score"]), "categories": plain(row["categories"])},
+        "plan": None if plain(row["plan_id"]) is None else {
+            "id": int(row["plan_id"]), "tier": plain(row["plan_tier"]), "tier_zh": plain(row["plan_tier_zh"]),
+            "status": plain(row["plan_status"]), "status_zh": plain(row["plan_status_zh"])}})
