@@ -149,3 +149,22 @@ def test_compound_plan_endpoint(client):
     body = client.get(f"/compounds/{a}/plan", params={"year": 2040}).json()
     assert body["plan"]["tier_zh"] == "基础版" and body["plan"]["status_zh"] == "已批准"
     assert client.get("/compounds/99999999/plan").status_code == 404
+
+
+def test_sheet_without_plan_ids_is_keyed_on_compound_and_year(make_store, tmp_path):
+    import shapely
+
+    store = make_store()
+    store.create("compounds", {"name": "春申", "households": 10}, shapely.box(121.4, 31.1, 121.401, 31.101))
+    sheet = tmp_path / "p.csv"
+    sheet.write_text("小区名称,年度,改造类别,预算,方案状态\n春申,2030,充电,50,拟定\n", encoding="utf-8")
+    import_file(store, sheet, "renovation_plans", mode="upsert")
+    sheet.write_text("小区名称,年度,改造类别,预算,方案状态\n春申,2030,充电、消防,65,征询\n", encoding="utf-8")
+    report = import_file(store, sheet, "renovation_plans", mode="upsert")
+    assert (report.imported, report.updated) == (0, 1)
+    (plan,) = store.frame("renovation_plans").to_dict("records")
+    assert plan["source_id"] == "1-2030" and plan["budget"] == 65 and plan["status"] == "consulting"
+    assert plan["categories"] == ["fire_safety", "ebike_charging"] or plan["categories"] == [
+        "ebike_charging", "fire_safety"]
+    with pytest.raises(ImportFailed, match="already stored"):  # append: one plan per compound and year
+        import_file(store, sheet, "renovation_plans")

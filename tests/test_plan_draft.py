@@ -19,7 +19,8 @@ def test_draft_twice_creates_nothing_the_second_time(backend):
         plans = store.query("renovation_plans", Query(filters=[Filter("year", "eq", year)])).features
         assert first.plans_created == len(tiered) - first.plans_existing > 0
         assert tiered <= set(plans["compound"].astype(int))
-        assert set(plans.loc[plans["source_id"].str.startswith("draft-"), "status"]) == {"proposed"}
+        assert set(plans["status"]) == {"proposed"}
+        assert set(plans["source_id"]) == {f"{c}-{year}" for c in plans["compound"]}
         assert first.agreements_created > 0
         agreements = store.frame("parking_agreements")
         assert (agreements.geometry.geom_type == "LineString").all()

@@ -72,6 +72,9 @@ class LayerSpec:
     source_keys: tuple[str, ...] = ()  # the layer's own names for its source id column (tried before common ones)
     # field -> {state: allowed next states}: a lifecycle every edit and keyed import must follow
     transitions: dict[str, dict[str, tuple[str, ...]]] = field(default_factory=dict)
+    # fields that identify a feature when a file has no id column (renovation_plans: compound and year);
+    # their values joined make the source id, so upsert/sync match "the plan of this compound for this year"
+    key_fields: tuple[str, ...] = ()
 
     @property
     def has_geometry(self) -> bool:
@@ -237,7 +240,8 @@ def _columns(path: Path, key: str, raw: Any) -> tuple[str, ...]:
     return tuple(raw)
 
 
-_LAYER_KEYS = {"id", "title", "description", "geometry", "fields", "style", "source_keys", "transitions"}
+_LAYER_KEYS = {"id", "title", "description", "geometry", "fields", "style", "source_keys", "transitions",
+               "key_fields"}
 
 # Declared here once for every layer: the identifier the feature has in the file it came from,
 # so the next delivery of the same file can be matched to what is stored (import --mode upsert/sync).
@@ -322,7 +326,16 @@ def load_layer(path: Path) -> LayerSpec:
         id=layer_id, title=_title(path, "title", raw.get("title")), geometry_types=tuple(geoms),
         fields=fields, description=str(raw.get("description", "")), style=style, source=path,
         source_keys=_source_keys(path, raw), transitions=_transitions(path, raw, fields),
+        key_fields=_key_fields(path, raw, fields),
     )
+
+
+def _key_fields(path: Path, raw: Any, fields: tuple[FieldSpec, ...]) -> tuple[str, ...]:
+    keys = raw.get("key_fields") or []
+    names = {f.name: f for f in fields}
+    if not isinstance(keys, list) or any(k not in names or not names[k].required for k in keys):
+        raise _err(path, "key_fields", "must list required fields of this layer")
+    return tuple(keys)
 
 
 def load_catalog(folder: Path | str) -> Catalog:

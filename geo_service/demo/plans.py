@@ -59,7 +59,7 @@ def _plan(rng: np.random.Generator, cid: int, year: int, categories: list[str]) 
             "measures": "一小区一方案（演示数据）", "budget": budget, "budget_city": city,
             "budget_district": round(budget - city - owners, 1), "budget_owners": owners,
             "consent_share": round(float(rng.uniform(0.67, 0.96)), 2) if consulted else None,
-            "source_id": f"demo-{year}-{cid}", **_dates(rng, year, status)}
+            "source_id": f"{cid}-{year}", **_dates(rng, year, status)}
 
 
 def plan_frame(compounds: gpd.GeoDataFrame, spec: LayerSpec, seed: int) -> gpd.GeoDataFrame:

@@ -174,6 +174,7 @@ def import_file(store: FeatureStore, path: Path | str, layer: str, *, crs: str |
         frame = _to_wgs84(_map_columns(data, spec, mapping or {}, report, fail, key), data, report)
         frame, ref_errors = resolve_refs(store, spec, frame, data.frame, data.row_numbers)
         data.errors.extend(ref_errors)  # rows naming no referenced feature are rejected like unreadable ones
+        frame = _keys_from_fields(frame, spec, report)
         bar.stage("validating", len(frame))
         valid = _validate(frame, data, spec, report, (service_area, outlier_floor_km), skip_invalid, fail)
         bar.advance(len(frame))
@@ -296,6 +297,18 @@ def _write(store: FeatureStore, layer: str, valid, mode: str, report: ImportRepo
     summary = store.apply_changes(layer, changes)
     advance(len(valid))
     return summary
+
+
+def _keys_from_fields(frame, spec: LayerSpec, report: ImportReport):
+    """A file without an id column, for a layer with ``key_fields``: the source id is those fields' values
+    joined ("38-2028": compound 38's plan for 2028), so upsert/sync match one plan per compound and year."""
+    if report.key_column is not None or not spec.key_fields or not set(spec.key_fields) <= set(frame.columns):
+        return frame
+    parts = [source_ids(frame[k]).tolist() for k in spec.key_fields]
+    frame = frame.copy()
+    frame[SOURCE_ID] = [None if any(p is None for p in row) else "-".join(row) for row in zip(*parts, strict=True)]
+    report.key_column = "+".join(spec.key_fields)
+    return frame
 
 
 def _check_lifecycle(store: FeatureStore, layer: str, changes) -> None:

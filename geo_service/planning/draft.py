@@ -65,7 +65,7 @@ def draft_plans(store: FeatureStore, year: int, street: str | None,
         props = {"compound": int(cid), "year": year, "tier": row["tier"], "status": "proposed",
                  "categories": category_values(row["categories"], allowed) or None,
                  "measures": f"draft from renovation-priorities (score {row['score']})",
-                 SOURCE_ID: f"draft-{year}-{int(cid)}"}
+                 SOURCE_ID: f"{int(cid)}-{year}"}  # the key an imported sheet gets (key_fields)
         clean, _ = validate_feature(spec, props, None, partial=False, service_area=store.service_area)
         inserts.append(NewFeature(clean, None))
     if inserts:
