@@ -168,3 +168,24 @@ def test_sheet_without_plan_ids_is_keyed_on_compound_and_year(make_store, tmp_pa
         "ebike_charging", "fire_safety"]
     with pytest.raises(ImportFailed, match="already stored"):  # append: one plan per compound and year
         import_file(store, sheet, "renovation_plans")
+
+
+def test_one_plan_per_compound_and_year(make_store, tmp_path):
+    import shapely
+
+    from geo_service.store.base import Conflict
+
+    store = make_store()
+    store.create("compounds", {"name": "春申", "households": 10}, shapely.box(121.4, 31.1, 121.401, 31.101))
+    first = store.create("renovation_plans", {"compound": 1, "year": 2030, "status": "proposed"}, None)
+    with pytest.raises(Conflict, match=f"feature {first} already has compound=1, year=2030"):
+        store.create("renovation_plans", {"compound": 1, "year": 2030, "status": "proposed"}, None)
+    other = store.create("renovation_plans", {"compound": 1, "year": 2031, "status": "proposed"}, None)
+    with pytest.raises(Conflict, match="already has"):
+        store.update("renovation_plans", other, {"year": 2030})
+    store.update("renovation_plans", first, {"status": "consulting"})  # its own key is no clash
+    sheet = tmp_path / "p.csv"
+    sheet.write_text("方案编号,小区名称,年度,方案状态\nX-1,春申,2030,拟定\n", encoding="utf-8")
+    with pytest.raises(ImportFailed, match=f"compound=1, year=2030: already feature {first}"):
+        import_file(store, sheet, "renovation_plans", mode="upsert")
+    assert store.count("renovation_plans") == 2

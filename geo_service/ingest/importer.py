@@ -26,9 +26,9 @@ from ..catalog import SOURCE_ID, LayerSpec
 from ..catalog.validation import ID_SPEC, RowError, normalise_column, transition_errors, validate_frame
 from ..catalog.validation.coordinates import OUTLIER_FLOOR_KM
 from ..crs import WGS84, frame_to_wgs84, parse_crs
-from ..store.base import FeatureStore, Filter, InvalidFeature, Query, StoreError
+from ..store.base import Conflict, FeatureStore, Filter, InvalidFeature, Query, StoreError
 from .keyed import KEYED_MODES, plan_changes
-from .keys import KeyColumnMissing, duplicate_key_errors, key_column, source_ids
+from .keys import KeyColumnMissing, duplicate_key_errors, key_column, key_text, source_ids
 from .readers import ReadError, SourceData, crs_name, read_source
 from .refs import resolve_refs
 
@@ -286,6 +286,8 @@ def _write(store: FeatureStore, layer: str, valid, mode: str, report: ImportRepo
             kept = set(valid["id"].dropna().astype(int).tolist()) if "id" in valid.columns else set()
             stored = store.query(layer, Query(properties=[])).features.index.tolist()
             store.check_not_referenced(layer, [i for i in stored if i not in kept])
+        if mode == "append":
+            _check_unique_keys(store, layer, valid.to_dict("records"), set())
         return _import_frame(store, layer, valid, mode, advance)
     if report.key_column is None:
         raise StoreError(f"--mode {mode} matches rows by their source id, and the file has no id column; "
@@ -293,6 +295,7 @@ def _write(store: FeatureStore, layer: str, valid, mode: str, report: ImportRepo
     carried = [*report.columns.values(), SOURCE_ID]
     changes = plan_changes(store, layer, valid, carried, mode, actor=f"import {report.file.name}")
     _check_lifecycle(store, layer, changes)
+    _check_unique_keys(store, layer, [n.properties for n in changes.inserts], set(changes.deletes))
     store.check_not_referenced(layer, list(changes.deletes))
     summary = store.apply_changes(layer, changes)
     advance(len(valid))
@@ -309,6 +312,30 @@ def _keys_from_fields(frame, spec: LayerSpec, report: ImportReport):
     frame[SOURCE_ID] = [None if any(p is None for p in row) else "-".join(row) for row in zip(*parts, strict=True)]
     report.key_column = "+".join(spec.key_fields)
     return frame
+
+
+def _check_unique_keys(store: FeatureStore, layer: str, new_rows: list[dict], leaving: set[int]) -> None:
+    """New features must not repeat a stored feature's ``key_fields`` (one plan per compound and year)."""
+    spec = store.catalog.get(layer)
+    if not spec.key_fields or not new_rows:
+        return
+    stored = store.query(layer, Query(properties=list(spec.key_fields))).features
+    taken = {tuple(key_text(v) for v in row): int(fid) for fid, row in
+             zip(stored.index, stored[list(spec.key_fields)].itertuples(index=False), strict=True)
+             if int(fid) not in leaving}
+    problems = []
+    for props in new_rows:
+        key = tuple(key_text(props.get(k)) for k in spec.key_fields)
+        if None in key:
+            continue
+        shown = ", ".join(f"{k}={v}" for k, v in zip(spec.key_fields, key, strict=True))
+        if key in taken:
+            where = f"feature {taken[key]}" if taken[key] > 0 else "an earlier row of the file"
+            problems.append(f"{shown}: already {where}; there is one per {' and '.join(spec.key_fields)} (give "
+                            f"that feature's source id, or leave the id column out to match on them)")
+        taken[key] = 0
+    if problems:
+        raise Conflict(f"{layer}: {len(problems)} row(s) would repeat a stored feature: " + "; ".join(problems[:10]))
 
 
 def _check_lifecycle(store: FeatureStore, layer: str, changes) -> None:

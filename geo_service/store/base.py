@@ -217,6 +217,7 @@ class FeatureStore(abc.ABC):
         spec = self.catalog.get(layer)
         props, geom = validate_feature(spec, properties, geometry, partial=False, service_area=self.service_area)
         self.check_refs(spec, props)
+        self.check_unique_key(spec, props, None)
         return self._insert(layer, props, geom, feature_id, actor)
 
     def replace(self, layer: str, feature_id: int, properties: Mapping[str, Any],
@@ -224,6 +225,7 @@ class FeatureStore(abc.ABC):
         spec = self.catalog.get(layer)
         props, geom = validate_feature(spec, properties, geometry, partial=False, service_area=self.service_area)
         self.check_refs(spec, props)
+        self.check_unique_key(spec, props, feature_id)
         full = {f: props.get(f) for f in spec.field_names}
         self._update(layer, feature_id, full, geom, actor, if_match, partial=False)
 
@@ -234,6 +236,8 @@ class FeatureStore(abc.ABC):
         props, geom = validate_feature(spec, properties or {}, geometry, partial=True,
                                        service_area=self.service_area)
         self.check_refs(spec, props)
+        if spec.key_fields and set(spec.key_fields) & set(props):
+            self.check_unique_key(spec, {**self.get(layer, feature_id)["properties"], **props}, feature_id)
         self._update(layer, feature_id, props, geom, actor, if_match, partial=True)
 
     def delete(self, layer: str, feature_id: int, actor: str | None = None, if_match: str | None = None) -> None:
@@ -254,6 +258,18 @@ class FeatureStore(abc.ABC):
                 errors.append((f.name, f"no {f.ref} feature with id {value}"))
         if errors:
             raise InvalidFeature(errors)
+
+    def check_unique_key(self, spec: LayerSpec, props: Mapping[str, Any], feature_id: int | None) -> None:
+        """A layer's ``key_fields`` identify one feature (one plan per compound and year): 409 otherwise."""
+        if not spec.key_fields or any(props.get(k) is None for k in spec.key_fields):
+            return
+        found = self.query(spec.id, Query(filters=[Filter(k, "eq", props[k]) for k in spec.key_fields],
+                                          properties=[], limit=2)).features.index.tolist()
+        others = [int(i) for i in found if feature_id is None or int(i) != int(feature_id)]
+        if others:
+            key = ", ".join(f"{k}={props[k]}" for k in spec.key_fields)
+            raise Conflict(f"{spec.id}: feature {others[0]} already has {key}; there is one per "
+                           f"{' and '.join(spec.key_fields)} (change that one instead)")
 
     def check_not_referenced(self, layer: str, feature_ids: list[int]) -> None:
         """Refuse (409) to delete features that another layer's ``ref:`` field still names."""
