@@ -106,7 +106,7 @@ def read_csv(path: Path, encoding: str | None = None, geometry: bool = True) -> 
     if geometry:
         geoms, used, described = _geometry(raw, rows, errors)
     else:
-        geoms, used, described = np.full(len(raw), None, dtype=object), [], "none (a layer without geometry)"
+        geoms, used, described = np.full(len(raw), None, dtype=object), [], "nothing: the layer has no geometry"
     attributes = raw.drop(columns=used)
     frame = gpd.GeoDataFrame(attributes, geometry=gpd.GeoSeries(geoms, index=raw.index))
     return CsvTable(frame=frame, row_numbers=rows, raw=raw, geometry_from=described, errors=errors)
