@@ -189,3 +189,19 @@ def test_one_plan_per_compound_and_year(make_store, tmp_path):
     with pytest.raises(ImportFailed, match=f"compound=1, year=2030: already feature {first}"):
         import_file(store, sheet, "renovation_plans", mode="upsert")
     assert store.count("renovation_plans") == 2
+
+
+def test_import_names_compounds_by_id_or_source_id(make_store, tmp_path):
+    import shapely
+
+    store = make_store()
+    for i in range(3):
+        store.create("compounds", {"name": f"村{i}", "households": 10, "source_id": f"MH-{i:03d}"},
+                     shapely.box(121.4 + i / 100, 31.1, 121.401 + i / 100, 31.101))
+    sheet = tmp_path / "p.csv"
+    sheet.write_text("小区,年度,方案状态\n2,2030,拟定\nMH-002,2030,拟定\n", encoding="utf-8")
+    import_file(store, sheet, "renovation_plans")
+    assert sorted(store.frame("renovation_plans")["compound"]) == [2, 3]
+    sheet.write_text("小区,年度,方案状态\n99,2031,拟定\n", encoding="utf-8")
+    with pytest.raises(ImportFailed, match="no compounds feature has the id, source id or name '99'"):
+        import_file(store, sheet, "renovation_plans")
