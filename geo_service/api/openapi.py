@@ -175,6 +175,9 @@ def feature_schemas(spec: LayerSpec) -> dict[str, Any]:
     """The GeoJSON a collection answers, property types included, so clients and tests can check it."""
     props = {}
     for fs in spec.fields:
+        if fs.type == "list":  # a JSON array of allowed values (a filter takes one item: value_schema)
+            props[fs.name] = {"type": "array", "nullable": True, "items": value_schema(fs)}
+            continue
         s = {**value_schema(fs), "nullable": True}
         if "enum" in s:
             s["enum"] = [*s["enum"], None]  # OpenAPI 3.0.3: a nullable enum lists null

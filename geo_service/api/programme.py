@@ -10,10 +10,12 @@ from typing import Literal
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
+from ..analysis.params import ParamError
 from ..analysis.registry import get
 from ..catalog.programmes import Programme
 from ..planning.progress import progress
 from .analysis import result_for
+from .compound_models import ERRORS
 from .errors import ApiError
 from .programme_page import programme_page
 from .responses import CSV, base_url, json_response
@@ -44,7 +46,7 @@ def _year(programme: Programme, year: int | None) -> int:
 
 @router.get("/programme/progress", tags=["Programme"],
             summary="Targets against plans per street (or the district) and category, budgets, compounds without "
-                    "a plan")
+                    "a plan", responses=ERRORS)
 def programme_progress(request: Request, year: int | None = Query(None, description="programme year (default: "
                                                                                     "its last)"),
                        by: Literal["street", "district"] = Query("street"),
@@ -59,7 +61,7 @@ def programme_progress(request: Request, year: int | None = Query(None, descript
 
 
 @router.get("/programme", tags=["Programme"], summary="The programme dashboard (HTML)",
-            response_class=HTMLResponse)
+            response_class=HTMLResponse, responses=ERRORS)
 def programme_dashboard(request: Request, year: int | None = Query(None),
                         programme: str | None = Query(None)):
     p = _programme(request, programme)
@@ -70,13 +72,17 @@ def programme_dashboard(request: Request, year: int | None = Query(None),
 
 
 @router.get("/compounds/{compound_id}/plan", tags=["Programme"],
-            summary="建议版本 (analysis) beside 计划版本 (stored plan and its status) for a compound and year")
+            summary="建议版本 (analysis) beside 计划版本 (stored plan and its status) for a compound and year",
+            responses=ERRORS)
 def compound_plan(request: Request, compound_id: int, year: int | None = Query(None, description="programme "
                                                                                                   "year (default: "
                                                                                                   "this year)")):
     analysis = get("renovation-priorities")
     settings = request.app.state.settings
-    params = analysis.resolve(settings.analysis_params, {"plan_year": year} if year else None)
+    try:
+        params = analysis.resolve(settings.analysis_params, {"plan_year": year} if year is not None else None)
+    except ParamError as e:
+        raise ApiError(400, "InvalidParameterValue", str(e)) from None
     result, _, _, _ = result_for(request, analysis, params)
     table = result["compounds"]
     if compound_id not in table.index:
