@@ -44,3 +44,19 @@ def test_draft_for_one_street(backend):
         assert done.plans_created == len(plans) and set(streets) == {street}
     finally:
         store.close()
+
+
+def test_priorities_show_the_stored_plan_beside_the_suggestion(backend):
+    store = backend.open_store()
+    try:
+        ranked = run_on_store(get("renovation-priorities"), store, None, {"plan_year": 2026})
+        plans = store.query("renovation_plans", Query(filters=[Filter("year", "eq", 2026)])).features
+        table = ranked["compounds"]
+        assert ranked.summary["plan_year"] == 2026 and len(plans) > 0
+        for fid, plan in plans.iterrows():
+            row = table.loc[int(plan["compound"])]
+            assert (row["plan_id"], row["plan_tier"], row["plan_status"]) == (fid, plan["tier"], plan["status"])
+        unplanned = table.drop(index=plans["compound"].astype(int))
+        assert unplanned["plan_status"].isna().all()
+    finally:
+        store.close()
