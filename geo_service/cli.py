@@ -290,6 +290,33 @@ def analyse(
         typer.echo(f"{key:28s} {value}", err=True)
 
 
+# ---------------------------------------------------------------- plan: drafts from the analyses, progress
+
+plan_app = typer.Typer(no_args_is_help=True, help="Renovation plans and shared-parking agreements of a programme.")
+app.add_typer(plan_app, name="plan")
+
+
+@plan_app.command("draft")
+def plan_draft(
+    year: Annotated[int, typer.Option(help="programme year of the drafts")],
+    street: Annotated[str | None, typer.Option(help="only this street/town")] = None,
+) -> None:
+    """Proposed plans (tier and categories from renovation-priorities) and proposed agreements (from
+    shared-parking) for compounds and lots that have none for the year; a second run creates nothing."""
+    from .planning.draft import draft  # deferred: loads the analyses and the store
+    from .store import open_store  # deferred: store/ loads GDAL, pandas
+
+    settings = _settings()
+    _refuse_store_location(settings)
+    with open_store(settings, create=False) as store:
+        done = draft(store, year, street, settings.analysis_params, settings.metric_crs)
+        _say_store(store, settings, err=True)
+    where = f" in {street}" if street else ""
+    typer.echo(f"plan draft {year}{where}: {done.plans_created} plan(s) created ({done.plans_existing} compound(s) "
+               f"already had one), {done.agreements_created} agreement(s) created ({done.agreements_existing} "
+               f"compound-lot pair(s) already had an open one)")
+
+
 # ---------------------------------------------------------------- export: files that open without the service
 
 export_app = typer.Typer(no_args_is_help=True, help="Write maps and reports as files (to static_maps/ by default).")

@@ -29,6 +29,14 @@ def default_layers_dir() -> Path:
     return Path(str(packed))
 
 
+def default_programmes_dir() -> Path:
+    """The project's ``programmes/`` in a checkout, or the copy packed into the wheel."""
+    checkout = PROJECT_ROOT / "programmes"
+    if checkout.is_dir() and any(checkout.glob("*.yaml")):
+        return checkout
+    return Path(str(resources.files("geo_service") / "_programmes"))
+
+
 class _ConfigFileSource(PydanticBaseSettingsSource):
     """Reads the file named by GEO_SERVICE_CONFIG; keys are the field names."""
 
@@ -71,6 +79,8 @@ class Settings(BaseSettings):
     gpkg: Path = Field(default_factory=lambda: Path.cwd() / "data" / "compound_gis.gpkg",
                        description="GeoPackage file of the embedded store")
     layers: Path = Field(default_factory=default_layers_dir, description="folder of layer YAML files")
+    programmes: Path = Field(default_factory=default_programmes_dir,
+                             description="folder of programme target YAML files (programmes/*.yaml)")
     database_url: str | None = Field(None, description="postgresql://... selects the PostGIS store")
     metric_crs: str | None = Field(None, description="CRS for distances/areas; default: UTM zone of the data")
     service_area: tuple[float, float, float, float] | None = Field(

@@ -216,6 +216,16 @@ def _analysis_schemes() -> dict[str, Scheme]:
         "renovation-priorities": Scheme(
             "renovation-priorities", Title("建议改造版本", "Proposed renovation tier"), "tier", tiers,
             analysis="renovation-priorities", missing=Title("不符合改造条件", "Not eligible")),
+        "plan-status": Scheme(
+            "plan-status", Title("计划版本状态", "Plan status"), "plan_status",
+            # one meaning, one ramp: the further along the process, the darker (cancelled: grey)
+            tuple(ColorClass(k, c, Title(zh, en)) for k, c, zh, en in (
+                ("proposed", "#deebf7", "拟定", "Proposed"), ("consulting", "#c6dbef", "征询居民意见", "Consulting"),
+                ("public_notice", "#9ecae1", "方案公示", "Public notice"),
+                ("approved", "#6baed6", "已批准", "Approved"),
+                ("in_progress", "#4292c6", "实施中", "In progress"), ("completed", "#2171b5", "已完工", "Completed"),
+                ("accepted", "#08306b", "已验收", "Accepted"), ("cancelled", "#969696", "已取消", "Cancelled"))),
+            analysis="renovation-priorities", missing=Title("本年度尚无方案", "No plan this year")),
         "charging-coverage": Scheme(
             "charging-coverage", Title("充电设施达标", "E-bike charging target"), "meets_target",
             (ColorClass("true", good, Title("达标", "Meets target")),
@@ -233,7 +243,7 @@ ANALYSIS_SCHEMES = _analysis_schemes()
 def analysis_scheme(name: str) -> Scheme | None:
     """The compound colouring of an analysis, when the analysis registry has it (None otherwise)."""
     scheme = ANALYSIS_SCHEMES.get(name)
-    return scheme if scheme is not None and name in REGISTRY else None
+    return scheme if scheme is not None and scheme.analysis in REGISTRY else None
 
 
 def color_by_choices(spec: LayerSpec, lang: str) -> list[dict[str, str]]:

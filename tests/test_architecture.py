@@ -23,12 +23,13 @@ FLOORS = {
     "catalog": 1,
     "store": 2,
     "analysis": 3, "ingest": 3, "styles": 3,
-    "web": 4, "reports": 4, "demo": 4,
+    "web": 4, "reports": 4, "demo": 4, "planning": 4,
     "api": 5,
     "cli": 6,
 }
 APART = {("web", "reports"), ("reports", "web"), ("analysis", "ingest"), ("ingest", "analysis"),
-         ("analysis", "store"), ("demo", "web"), ("demo", "reports"), ("demo", "ingest")}
+         ("analysis", "store"), ("demo", "web"), ("demo", "reports"), ("demo", "ingest"),
+         ("planning", "web"), ("planning", "reports"), ("web", "planning"), ("reports", "planning")}
 
 
 def _module_name(path: Path) -> str:

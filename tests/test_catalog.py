@@ -9,8 +9,8 @@ from geo_service.settings import Settings, default_layers_dir
 
 
 def test_five_layers_with_design_fields(catalog):
-    assert catalog.ids() == ["compounds", "ebike_charging_sites", "fire_hydrants", "parking_facilities",
-                             "waterlogging_points"]
+    assert catalog.ids() == ["compounds", "ebike_charging_sites", "fire_hydrants", "parking_agreements",
+                             "parking_facilities", "renovation_plans", "waterlogging_points"]  # issue 16: +2
     compounds = catalog.get("compounds")
     assert set(compounds.geometry_types) == {"Polygon", "MultiPolygon"}
     for f in ["name", "district", "street", "build_year", "households", "housing_type", "parking_spaces",

@@ -89,6 +89,8 @@ def spec_problems(frame: gpd.GeoDataFrame, spec: LayerSpec) -> list[str]:
         if f.maximum is not None and (values > f.maximum).any():
             problems.append(f"{f.name}: above max {f.maximum}: {values.max()}")
     kinds = set(frame.geom_type)
+    if not spec.has_geometry:  # issue 16: layers without geometry hold none
+        return problems + ([f"geometries on a layer without geometry: {kinds}"] if frame.geometry.notna().any() else [])
     if not kinds <= set(spec.geometry_types):
         problems.append(f"geometry types {kinds} not in {spec.geometry_types}")
     if not frame.geometry.is_valid.all():
@@ -286,7 +288,7 @@ def test_write_demo_into_the_geopackage_store(tmp_path, catalog):
     geopackage = pytest.importorskip("geo_service.store.geopackage")
     with geopackage.GeoPackageStore(tmp_path / "demo.gpkg", catalog) as store:
         counts = write_demo(store, scale=0.25)
-        assert counts == {layer: store.count(layer) for layer in LAYER_IDS}
+        assert counts == {layer: store.count(layer) for layer in store.catalog.ids()}  # issue 16: + plan layers
         row = store.frame("compounds")
         assert (row["name"] == "梅陇三村").sum() == 1
 

@@ -174,6 +174,11 @@ NET_OF_SHARING = Param(
     source="Minhang 2015-2017 plan item (12): shared off-peak parking first",
     description="measure the parking need after the shared-parking plan (else the raw gap)")
 
+PLAN_YEAR = Param(
+    "plan_year", int, 0, minimum=0, maximum=2100,
+    source="programme practice: one plan per compound and year (Minhang 2016 guide)",
+    description="the programme year whose stored plans are shown beside the suggestion (0: the current year)")
+
 RENOVATION_OWN = (WEIGHT_PARKING, WEIGHT_DRAINAGE, WEIGHT_FIRE, WEIGHT_CHARGING, ELIGIBLE_BEFORE_YEAR,
-                  DEMONSTRATION_SHARE, UPGRADE_SHARE, NEED_THRESHOLD, NET_OF_SHARING)
+                  DEMONSTRATION_SHARE, UPGRADE_SHARE, NEED_THRESHOLD, NET_OF_SHARING, PLAN_YEAR)
 RENOVATION_PRIORITIES = RENOVATION_OWN + SHARED_PARKING + HYDRANT_COVERAGE + CHARGING_COVERAGE + WATERLOGGING

@@ -51,6 +51,9 @@ COLUMNS_ZH: dict[str, str] = {
     "parking_gap_spaces": "停车缺口", "shared_spaces": "共享泊位", "uncovered_share": "消火栓未覆盖比例",
     "external_backflow_points": "外围倒灌积水点(转交职能部门)", "demonstration": "示范版", "upgrade": "提升版",
     "basic": "基础版", "demonstration_share": "示范版比例", "upgrade_share": "提升版比例", "quotas_met": "满足比例要求",
+    # stored plans beside the suggestion, and agreements already made (issue 16)
+    "plan_id": "方案编号", "plan_tier": "计划版本", "plan_tier_zh": "计划版本", "plan_status": "方案状态",
+    "plan_status_zh": "方案状态", "agreed": "协议泊位",
 }
 
 # Coded values of result columns, by column: (zh, en). The codes are the catalog's (layers/*.yaml),
@@ -78,5 +81,11 @@ STATUS_VALUES: dict[str, tuple[str, str]] = {
     "fixed": ("已整治", "Fixed"),
 }
 VALUES["status"] = STATUS_VALUES
+VALUES["plan_tier"] = _TIERS
+VALUES["plan_status"] = {  # layers/renovation_plans.yaml
+    "proposed": ("拟定", "Proposed"), "consulting": ("征询居民意见", "Consulting residents"),
+    "public_notice": ("方案公示", "Public notice"), "approved": ("已批准", "Approved"),
+    "in_progress": ("实施中", "In progress"), "completed": ("已完工", "Completed"), "accepted": ("已验收", "Accepted"),
+    "cancelled": ("已取消", "Cancelled")}
 YES_NO: dict[bool, tuple[str, str]] = {True: ("是", "Yes"), False: ("否", "No")}
 CODE_SUFFIX = {"zh": "代码", "en": "_code"}

@@ -81,7 +81,7 @@ REGISTRY: dict[str, Analysis] = {a.name: a for a in (
              ("arrangements", "unserved"), "错时共享停车", "Shared off-peak parking",
              "Least-walk maximum allocation of compounds' parking gaps to nearby public, office and commercial "
              "lots' night free spaces: arrangements (compound -> lot lines) and the gap left per compound.",
-             optional_layers=("roads",), uses=("parking-gaps",)),
+             optional_layers=("roads", "parking_agreements"), uses=("parking-gaps",)),
     Analysis("hydrant-coverage", hydrant_coverage, ("compounds", "fire_hydrants"), D.HYDRANT_COVERAGE,
              ("compounds", "buildings"), "消火栓覆盖", "Fire-hydrant coverage",
              "Share of each compound within the protection radius of a working hydrant, the uncovered part, and "
@@ -101,7 +101,7 @@ REGISTRY: dict[str, Analysis] = {a.name: a for a in (
              "One plan per compound: needs mapped to the programme's renovation categories, a weighted score "
              "with every component shown, eligibility by build year, and a tier proposed per street within "
              "the quotas (demonstration >= 10 %, upgrade >= 40 %).",
-             optional_layers=("roads",),
+             optional_layers=("roads", "parking_agreements", "renovation_plans"),
              uses=("parking-gaps", "shared-parking", "hydrant-coverage", "charging-coverage", "waterlogging")),
 )}
 

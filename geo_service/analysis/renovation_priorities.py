@@ -31,6 +31,8 @@ from .hydrant_coverage import hydrant_coverage
 from .labels import CATEGORIES
 from .params import Param
 from .parking_gaps import parking_gaps
+from .plans import plan_year as _plan_year
+from .plans import plans_for_year
 from .result import AnalysisResult
 from .shared_parking import shared_parking
 from .tiers import TIER_ZH, TIERS, propose_tiers
@@ -55,7 +57,9 @@ def _categories(needs: dict[int, np.ndarray], n: int, lang: int) -> np.ndarray:
 
 def renovation_priorities(compounds: gpd.GeoDataFrame, parking_facilities: gpd.GeoDataFrame,
                           fire_hydrants: gpd.GeoDataFrame, ebike_charging_sites: gpd.GeoDataFrame,
-                          waterlogging_points: gpd.GeoDataFrame, roads: gpd.GeoDataFrame | None = None, *,
+                          waterlogging_points: gpd.GeoDataFrame, roads: gpd.GeoDataFrame | None = None,
+                          parking_agreements: gpd.GeoDataFrame | None = None,
+                          renovation_plans: gpd.GeoDataFrame | None = None, *,
                           weight_parking: float = D.WEIGHT_PARKING.default,
                           weight_drainage: float = D.WEIGHT_DRAINAGE.default,
                           weight_fire: float = D.WEIGHT_FIRE.default,
@@ -65,10 +69,12 @@ def renovation_priorities(compounds: gpd.GeoDataFrame, parking_facilities: gpd.G
                           upgrade_share: float = D.UPGRADE_SHARE.default,
                           need_threshold: float = D.NEED_THRESHOLD.default,
                           net_of_sharing: bool = D.NET_OF_SHARING.default,
+                          plan_year: int = D.PLAN_YEAR.default,
                           metric_crs: str | None = None, **analysis_params: Any) -> AnalysisResult:
     """The plan table. ``analysis_params``: parameters of the analyses it runs (e.g. ``radius_m``).
 
     Parts: ``compounds`` (polygons, by street, tier and rank) and ``streets`` (tier counts per street).
+    Beside the suggested ``tier`` stand the stored plan's ``plan_tier`` and ``plan_status`` for ``plan_year``.
     """
     unknown = set(analysis_params) - {p.name for p in D.RENOVATION_PRIORITIES}
     if unknown:
@@ -87,7 +93,7 @@ def renovation_priorities(compounds: gpd.GeoDataFrame, parking_facilities: gpd.G
     gap = gaps["gap_spaces"].to_numpy(dtype=float)
     shared = np.zeros(n)
     if net_of_sharing:
-        plan = shared_parking(compounds, parking_facilities, roads, metric_crs=crs,
+        plan = shared_parking(compounds, parking_facilities, roads, parking_agreements, metric_crs=crs,
                               **_pick(analysis_params, D.SHARED_PARKING))
         shared = plan["unserved"]["served"].reindex(ids).fillna(0).to_numpy(dtype=float)
     demand = gaps["demand"].to_numpy(dtype=float)
@@ -135,6 +141,7 @@ def renovation_priorities(compounds: gpd.GeoDataFrame, parking_facilities: gpd.G
         "eligible": eligible,
         "tier": tier,
         "tier_zh": np.array([TIER_ZH.get(t) for t in tier], dtype=object),
+        **plans_for_year(renovation_plans, ids, _plan_year(plan_year)),
         "street_rank": street_rank,
         "score": score,
         **{f"c_{k}": np.round(components[k], 4) for k in COMPONENTS},
@@ -154,6 +161,7 @@ def renovation_priorities(compounds: gpd.GeoDataFrame, parking_facilities: gpd.G
     part = part.iloc[np.lexsort((ids, -score, street_rank, tier_order, np.array([s or "" for s in street])))]
     summary = {
         "compounds": n,
+        "plan_year": _plan_year(plan_year),
         "eligible": int(eligible.sum()),
         **{tier_name: int((tier == tier_name).sum()) for tier_name in TIERS},
         "streets": len(streets),

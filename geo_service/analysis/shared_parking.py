@@ -22,6 +22,7 @@ import pandas as pd
 import shapely
 
 from . import defaults as D
+from .agreements import binding, per_id
 from .allocation import allocate
 from .frames import (
     choose_crs,
@@ -70,7 +71,8 @@ def walking_pairs(compounds_m: gpd.GeoDataFrame, lots_m: gpd.GeoDataFrame, roads
 
 
 def shared_parking(compounds: gpd.GeoDataFrame, parking_facilities: gpd.GeoDataFrame,
-                   roads: gpd.GeoDataFrame | None = None, *,
+                   roads: gpd.GeoDataFrame | None = None,
+                   parking_agreements: gpd.GeoDataFrame | None = None, *,
                    walk_m: float = D.WALK_M.default,
                    share_kinds: str = D.SHARE_KINDS.default,
                    flagged_kinds: str = D.FLAGGED_KINDS.default,
@@ -80,16 +82,22 @@ def shared_parking(compounds: gpd.GeoDataFrame, parking_facilities: gpd.GeoDataF
     """The shared-parking plan. ``gap_rules``: the parking-gaps parameters (:class:`GapRules`).
 
     Parts: ``arrangements`` (LineStrings compound -> lot: spaces, distance_m, off-peak window) and
-    ``unserved`` (compound polygons with a gap: served, unserved).
+    ``unserved`` (compound polygons with a gap: served, unserved). Signed and active agreements still
+    valid today (``parking_agreements``) are fixed: their spaces count as served (``agreed``) and leave
+    the lots' free spaces before anything else is allocated.
     """
     crs = choose_crs([compounds], metric_crs)
     compounds_m = to_metric(compounds, crs)
     facilities_m = to_metric(parking_facilities, crs)
     roads_m = to_metric(roads, crs)
     gaps = compute_gaps(compounds_m, facilities_m, GapRules(**gap_rules))
-    gap = gaps["gap_spaces"].to_numpy()
+    full_gap = gaps["gap_spaces"].to_numpy()
+    fixed = binding(parking_agreements)
+    agreed = np.minimum(per_id(fixed, "compound", compounds_m.index.to_numpy()), np.maximum(full_gap, 0))
+    gap = full_gap - agreed
     lots_m = facilities_m.iloc[candidate_lots(facilities_m, share_kinds, flagged_kinds)]
     free = np.nan_to_num(num(lots_m, "night_free_spaces")).astype(np.int64)
+    free = np.maximum(free - per_id(fixed, "lot", lots_m.index.to_numpy()), 0)
     short = np.flatnonzero(gap > 0)
     ci, li, dist = walking_pairs(compounds_m.iloc[short], lots_m, roads_m, walk_m, measure_from)
     ci = short[ci]
@@ -118,7 +126,9 @@ def shared_parking(compounds: gpd.GeoDataFrame, parking_facilities: gpd.GeoDataF
     arrangements = arrangements.sort_values(["compound_id", "distance_m", "lot_id"], ignore_index=True)
     arrangements.index = pd.RangeIndex(1, len(arrangements) + 1, name="arrangement")
 
-    served = np.bincount(ci_u, weights=s_u, minlength=len(gap)).astype(np.int64)
+    served = np.bincount(ci_u, weights=s_u, minlength=len(gap)).astype(np.int64) + agreed
+    gap = full_gap
+    short = np.flatnonzero(gap > 0)
     lots_used = np.bincount(ci_u, minlength=len(gap))
     reachable = np.bincount(ci, minlength=len(gap))
     unserved = result_frame({
@@ -127,6 +137,7 @@ def shared_parking(compounds: gpd.GeoDataFrame, parking_facilities: gpd.GeoDataF
         "households": gaps["households"].to_numpy(),
         "gap_spaces": gap,
         "served": served,
+        "agreed": agreed,
         "unserved": gap - served,
         "share_served": np.round(np.divide(served, gap, out=np.zeros(len(gap)), where=gap > 0), 4),
         "lots_used": lots_used,
@@ -139,6 +150,7 @@ def shared_parking(compounds: gpd.GeoDataFrame, parking_facilities: gpd.GeoDataF
         "compounds_with_gap": len(short),
         "total_gap_spaces": total_gap,
         "served": int(served.sum()),
+        "agreed": int(agreed.sum()),
         "unserved": total_gap - int(served.sum()),
         "arrangements": len(arrangements),
         "lots_used": int(len(np.unique(li_u))),

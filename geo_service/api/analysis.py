@@ -59,6 +59,30 @@ def list_analyses(request: Request):
 
 # ------------------------------------------------------------------ one analysis
 
+def result_for(request: Request, analysis: Analysis,
+               params: dict[str, Any]) -> tuple[AnalysisResult, dict[str, int], tuple, dict]:
+    """The analysis on the store's data with resolved ``params`` from the app's one cache (computed in a
+    heavy slot when missing): (result, layer versions, cache key, the cache entry for its encodings)."""
+    settings = request.app.state.settings
+    store = request.app.state.store
+    try:
+        layers = layers_read(analysis, store)
+    except LookupError as e:
+        raise ApiError(404, "NotFound", str(e)) from None
+    stamps = versions(store, layers)
+    key = (analysis.name, tuple(sorted(params.items())), tuple(sorted(stamps.items())), settings.metric_crs)
+
+    def compute() -> AnalysisResult:
+        try:
+            return analysis.run(load_frames(store, layers), params, settings.metric_crs)
+        except ParamError as e:
+            raise ApiError(400, "InvalidParameterValue", str(e)) from None
+
+    # The app's one analysis cache: a result and its encodings, computed once per key.
+    entry = request.app.state.analysis_cache.get(key, lambda: {"result": heavy(request, compute), "encoded": {}})
+    return entry["result"], stamps, key, entry
+
+
 def _run(request: Request, analysis: Analysis, query: dict[str, Any]) -> Response:
     allowed = {p.name for p in analysis.params} | set(COMMON)
     unknown = sorted(set(request.query_params) - allowed)
@@ -78,23 +102,7 @@ def _run(request: Request, analysis: Analysis, query: dict[str, Any]) -> Respons
     except ParamError as e:
         raise ApiError(400, "InvalidParameterValue", str(e)) from None
 
-    store = request.app.state.store
-    try:
-        layers = layers_read(analysis, store)
-    except LookupError as e:
-        raise ApiError(404, "NotFound", str(e)) from None
-    stamps = versions(store, layers)
-    key = (analysis.name, tuple(sorted(params.items())), tuple(sorted(stamps.items())), settings.metric_crs)
-
-    def compute() -> AnalysisResult:
-        try:
-            return analysis.run(load_frames(store, layers), params, settings.metric_crs)
-        except ParamError as e:
-            raise ApiError(400, "InvalidParameterValue", str(e)) from None
-
-    # The app's one analysis cache: a result and its encodings, computed once per key.
-    entry = request.app.state.analysis_cache.get(key, lambda: {"result": heavy(request, compute), "encoded": {}})
-    result: AnalysisResult = entry["result"]
+    result, stamps, key, entry = result_for(request, analysis, params)
     if part not in result.parts:
         raise ApiError(404, "NotFound", f"{analysis.name} has no part {part!r} for this data; parts: "
                                       f"{', '.join(result.parts)}")

@@ -16,6 +16,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.middleware.gzip import GZipMiddleware
 
 from ..cache import SingleFlightCache
+from ..catalog.programmes import load_programmes
 from ..crs import warm_up
 from ..reports.jobs import ReportJobs
 from ..settings import Settings
@@ -31,6 +32,7 @@ from . import (
     items,
     login,
     openapi,
+    programme,
     reports,
     tiles,
     webmap,
@@ -127,6 +129,7 @@ def create_app(settings: Settings | None = None, store: FeatureStore | None = No
     app.state.store = services.store
     app.state.analysis_cache = SingleFlightCache(ANALYSIS_CACHE_ENTRIES)
     app.state.map_data = webmap.build_map_data(settings, services.store)
+    app.state.programmes = load_programmes(settings.programmes, services.store.catalog)
     app.state.report_jobs = ReportJobs(settings, services.store, reopenable=services.owns_store)
     services.closers += [lambda: app.state.map_data.close(), lambda: app.state.report_jobs.shutdown()]
     app.state.heavy = HeavyWork(settings.heavy_concurrency or default_concurrency(), settings.heavy_queue,
@@ -150,7 +153,7 @@ def create_app(settings: Settings | None = None, store: FeatureStore | None = No
     catalog = services.store.catalog
     for router in (capabilities.build_router(guarded), collections.build_router(catalog, guarded),
                    items.build_router(catalog, guarded), compounds.router, analysis.router, tiles.router,
-                   webmap.router, reports.router):
+                   webmap.router, reports.router, programme.router):
         app.include_router(router, dependencies=read_deps)
     app.include_router(edits.router)
     app.include_router(capabilities.build_open_router())

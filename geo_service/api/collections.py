@@ -94,7 +94,9 @@ def property_schema(fs: FieldSpec, lang_: str) -> dict[str, Any]:
         p["description"] = fs.description
     if fs.type in ("date", "datetime"):
         p["format"] = "date" if fs.type == "date" else "date-time"
-    if fs.values:
+    if fs.values and fs.type == "list":
+        p["items"] = {"type": "string", "enum": fs.allowed}
+    elif fs.values:
         p["enum"] = fs.allowed
     if fs.minimum is not None:
         p["minimum"] = fs.minimum

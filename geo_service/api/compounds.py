@@ -58,7 +58,7 @@ def _store(request: Request) -> FeatureStore:
 
 def _asset_layers(store: FeatureStore, layers: str | None) -> list[str]:
     """Asset layers to report: all but compounds, or the comma-separated subset asked for."""
-    available = [spec.id for spec in store.catalog if spec.id != COMPOUNDS]
+    available = [spec.id for spec in store.catalog if spec.id != COMPOUNDS and spec.is_asset]
     if layers is None:
         return available
     wanted = list(dict.fromkeys(p.strip() for p in layers.split(",") if p.strip()))

@@ -125,7 +125,9 @@ def parse_feature(request: Request, spec: LayerSpec, body: Any, content_crs: str
     elif not isinstance(props, dict):
         raise InvalidFeature([("properties", "must be an object")])
     geometry = body.get("geometry")
-    if geometry is None:
+    if geometry is None and not spec.has_geometry:
+        geom = None  # a layer without geometry: "geometry": null (or absent) is what its features hold
+    elif geometry is None:
         if not partial:
             raise InvalidFeature([("geometry", "is required")])
         if "geometry" in body:

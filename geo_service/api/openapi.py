@@ -26,7 +26,7 @@ TAGS = [{"name": "Capabilities", "description": "landing page, conformance class
         {"name": "Features", "description": "reading features (OGC API - Features Part 1 and 2)"}]
 
 JSON_TYPES = {"string": "string", "integer": "integer", "number": "number", "boolean": "boolean",
-              "date": "string", "datetime": "string"}
+              "date": "string", "datetime": "string", "list": "array"}
 
 _LINK = {"type": "object", "required": ["href", "rel"], "properties": {
     "href": {"type": "string"}, "rel": {"type": "string"}, "type": {"type": "string"},
@@ -117,7 +117,8 @@ def operation(op_id: str, tag: str, summary: str, params: list, responses: dict,
 
 def value_schema(fs: FieldSpec) -> dict[str, Any]:
     """OpenAPI 3.0 schema of one property's value as a query parameter."""
-    s: dict[str, Any] = {"type": JSON_TYPES[fs.type]}
+    # a list field is filtered by one item (the list contains it)
+    s: dict[str, Any] = {"type": "string" if fs.type == "list" else JSON_TYPES[fs.type]}
     if fs.type in ("date", "datetime"):
         s["format"] = "date" if fs.type == "date" else "date-time"
     if fs.values:
@@ -178,6 +179,9 @@ def feature_schemas(spec: LayerSpec) -> dict[str, Any]:
     """The GeoJSON a collection answers, property types included, so clients and tests can check it."""
     props = {}
     for fs in spec.fields:
+        if fs.type == "list":  # a JSON array of allowed values (a filter takes one item: value_schema)
+            props[fs.name] = {"type": "array", "nullable": True, "items": value_schema(fs)}
+            continue
         s = {**value_schema(fs), "nullable": True}
         if "enum" in s:
             s["enum"] = [*s["enum"], None]  # OpenAPI 3.0.3: a nullable enum lists null

@@ -14,7 +14,8 @@ from typing import Any
 
 import yaml
 
-FIELD_TYPES = ("string", "integer", "number", "boolean", "date", "datetime")
+FIELD_TYPES = ("string", "integer", "number", "boolean", "date", "datetime", "list")
+NO_GEOMETRY = "none"  # ``geometry: none``: a table of records (plans, agreements), served with "geometry": null
 GEOMETRY_TYPES = ("Point", "MultiPoint", "LineString", "MultiLineString", "Polygon", "MultiPolygon")
 LAYER_ID = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
 FIELD_NAME = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
@@ -52,6 +53,8 @@ class FieldSpec:
     values: dict[str, Title] | None = None  # allowed values with labels
     aliases: dict[str, str] = field(default_factory=dict)  # other spellings -> allowed value
     filterable: bool = True
+    ref: str | None = None  # the id of a feature of this layer (``ref: compounds``); checked on every write
+    columns: tuple[str, ...] = ()  # other column headers an import recognises (小区名称 for a compound ref)
 
     @property
     def allowed(self) -> list[str] | None:
@@ -68,6 +71,25 @@ class LayerSpec:
     style: dict[str, Any] = field(default_factory=dict)
     source: Path | None = None
     source_keys: tuple[str, ...] = ()  # the layer's own names for its source id column (tried before common ones)
+    # field -> {state: allowed next states}: a lifecycle every edit and keyed import must follow
+    transitions: dict[str, dict[str, tuple[str, ...]]] = field(default_factory=dict)
+    # fields that identify a feature when a file has no id column (renovation_plans: compound and year);
+    # their values joined make the source id, so upsert/sync match "the plan of this compound for this year"
+    key_fields: tuple[str, ...] = ()
+
+    @property
+    def has_geometry(self) -> bool:
+        return bool(self.geometry_types)
+
+    @property
+    def is_asset(self) -> bool:
+        """A spatial layer of its own (hydrants, lots): it has geometry and names no feature of another layer
+        (plans and agreements describe compounds; they are not assets inside them)."""
+        return self.has_geometry and not self.ref_fields
+
+    @property
+    def ref_fields(self) -> list[FieldSpec]:
+        return [f for f in self.fields if f.ref is not None]
 
     @property
     def field_names(self) -> list[str]:
@@ -84,7 +106,7 @@ class LayerSpec:
 
     @property
     def geometry_column_type(self) -> str:
-        """The GeoPackage column type: the single declared type, else GEOMETRY."""
+        """The GeoPackage column type: the single declared type, else GEOMETRY (also for no geometry)."""
         if len(self.geometry_types) == 1:
             return self.geometry_types[0].upper()
         return "GEOMETRY"
@@ -108,6 +130,10 @@ class Catalog:
 
     def ids(self) -> list[str]:
         return list(self._layers)
+
+    def referrers(self, layer_id: str) -> list[tuple[LayerSpec, FieldSpec]]:
+        """(layer, field) pairs whose field refers to features of ``layer_id``."""
+        return [(spec, f) for spec in self._layers.values() for f in spec.ref_fields if f.ref == layer_id]
 
     def get(self, layer_id: str) -> LayerSpec:
         try:
@@ -139,7 +165,7 @@ def _number(path: Path, key: str, raw: Any) -> float | None:
 
 
 _FIELD_KEYS = {"type", "title", "description", "unit", "required", "min", "max", "values", "aliases",
-               "filterable"}
+               "filterable", "ref", "columns"}
 
 
 def _check_field_name(path: Path, key: str, name: Any, raw: Any) -> None:
@@ -165,8 +191,8 @@ def _allowed_values(path: Path, key: str, ftype: str, values: Any) -> dict[str, 
         raise _err(path, f"{key}.values", "must be a list of values or a mapping value -> {zh, en}")
     if not parsed:
         raise _err(path, f"{key}.values", "must not be empty")
-    if ftype != "string":
-        raise _err(path, f"{key}.values", "allowed values are for string fields")
+    if ftype not in ("string", "list"):
+        raise _err(path, f"{key}.values", "allowed values are for string and list fields")
     return parsed
 
 
@@ -192,17 +218,31 @@ def _field(path: Path, name: Any, raw: Any) -> FieldSpec:
     if not isinstance(required, bool):
         raise _err(path, f"{key}.required", "must be true or false")
     title = _title(path, f"{key}.title", raw.get("title", name))
+    ref = raw.get("ref")
+    if ref is not None and (ftype != "integer" or not isinstance(ref, str) or not LAYER_ID.match(ref)):
+        raise _err(path, f"{key}.ref", "names a layer id, on an integer field (it holds that layer's feature id)")
+    if ftype == "list" and parsed_values is None:
+        raise _err(path, f"{key}.values", "a list field declares its allowed values")
     return FieldSpec(
         name=name, type=ftype, title=title, description=str(raw.get("description", "")),
         unit=raw.get("unit"), required=required,
         minimum=_number(path, f"{key}.min", raw.get("min")),
         maximum=_number(path, f"{key}.max", raw.get("max")),
         values=parsed_values, aliases={str(a): str(t) for a, t in aliases.items()},
-        filterable=bool(raw.get("filterable", True)),
+        filterable=bool(raw.get("filterable", True)), ref=ref, columns=_columns(path, key, raw.get("columns")),
     )
 
 
-_LAYER_KEYS = {"id", "title", "description", "geometry", "fields", "style", "source_keys"}
+def _columns(path: Path, key: str, raw: Any) -> tuple[str, ...]:
+    if raw is None:
+        return ()
+    if not isinstance(raw, list) or not all(isinstance(c, str) and c.strip() for c in raw):
+        raise _err(path, f"{key}.columns", "must be a list of column headers")
+    return tuple(raw)
+
+
+_LAYER_KEYS = {"id", "title", "description", "geometry", "fields", "style", "source_keys", "transitions",
+               "key_fields"}
 
 # Declared here once for every layer: the identifier the feature has in the file it came from,
 # so the next delivery of the same file can be matched to what is stored (import --mode upsert/sync).
@@ -218,6 +258,30 @@ def _source_keys(path: Path, raw: Any) -> tuple[str, ...]:
     if not isinstance(keys, list) or not all(isinstance(k, str) and k.strip() for k in keys):
         raise _err(path, "source_keys", "must be a list of column names that carry the source's own id")
     return tuple(keys)
+
+
+def _transitions(path: Path, raw: Any, fields: tuple[FieldSpec, ...]) -> dict[str, dict[str, tuple[str, ...]]]:
+    """``transitions: {status: {proposed: [consulting, cancelled], ...}}``: every state of the field is an
+    allowed value of it and names the states that may follow it (an empty list: a final state)."""
+    given = raw.get("transitions") or {}
+    if not isinstance(given, dict):
+        raise _err(path, "transitions", "must be a mapping field -> {state: [next states]}")
+    by_name = {f.name: f for f in fields}
+    out: dict[str, dict[str, tuple[str, ...]]] = {}
+    for name, states in given.items():
+        f = by_name.get(name)
+        if f is None or f.type != "string" or f.values is None:
+            raise _err(path, f"transitions.{name}", "names a string field with allowed values")
+        if not isinstance(states, dict) or set(states) != set(f.values):
+            raise _err(path, f"transitions.{name}", f"must give the next states of every value: {', '.join(f.values)}")
+        table: dict[str, tuple[str, ...]] = {}
+        for state, nexts in states.items():
+            nexts = nexts or []
+            if not isinstance(nexts, list) or any(n not in f.values for n in nexts):
+                raise _err(path, f"transitions.{name}.{state}", f"must list allowed values of {name}")
+            table[str(state)] = tuple(nexts)
+        out[name] = table
+    return out
 
 
 def load_layer(path: Path) -> LayerSpec:
@@ -241,9 +305,11 @@ def load_layer(path: Path) -> LayerSpec:
     if layer_id != path.stem:
         raise _err(path, "id", f"{layer_id!r} differs from the file name {path.stem!r}")
     geom = raw.get("geometry")
-    geoms = [geom] if isinstance(geom, str) else geom
-    if not isinstance(geoms, list) or not geoms or any(g not in GEOMETRY_TYPES for g in geoms):
-        raise _err(path, "geometry", f"must be one or a list of {', '.join(GEOMETRY_TYPES)}, got {geom!r}")
+    geoms = [] if geom == NO_GEOMETRY else [geom] if isinstance(geom, str) else geom
+    bad = not isinstance(geoms, list) or (not geoms and geom != NO_GEOMETRY)
+    if bad or any(g not in GEOMETRY_TYPES for g in geoms):
+        raise _err(path, "geometry", f"must be one or a list of {', '.join(GEOMETRY_TYPES)}, or {NO_GEOMETRY!r}; "
+                   f"got {geom!r}")
     fields_raw = raw.get("fields")
     if not isinstance(fields_raw, dict) or not fields_raw:
         raise _err(path, "fields", "must be a mapping of field name -> field spec")
@@ -260,8 +326,17 @@ def load_layer(path: Path) -> LayerSpec:
     return LayerSpec(
         id=layer_id, title=_title(path, "title", raw.get("title")), geometry_types=tuple(geoms),
         fields=fields, description=str(raw.get("description", "")), style=style, source=path,
-        source_keys=_source_keys(path, raw),
+        source_keys=_source_keys(path, raw), transitions=_transitions(path, raw, fields),
+        key_fields=_key_fields(path, raw, fields),
     )
+
+
+def _key_fields(path: Path, raw: Any, fields: tuple[FieldSpec, ...]) -> tuple[str, ...]:
+    keys = raw.get("key_fields") or []
+    names = {f.name: f for f in fields}
+    if not isinstance(keys, list) or any(k not in names or not names[k].required for k in keys):
+        raise _err(path, "key_fields", "must list required fields of this layer")
+    return tuple(keys)
 
 
 def load_catalog(folder: Path | str) -> Catalog:
@@ -277,4 +352,8 @@ def load_catalog(folder: Path | str) -> Catalog:
         if spec.id in layers:
             raise _err(f, "id", f"layer {spec.id!r} is declared twice (also in {layers[spec.id].source})")
         layers[spec.id] = spec
+    for spec in layers.values():
+        for f in spec.ref_fields:
+            if f.ref not in layers:
+                raise _err(spec.source, f"fields.{f.name}.ref", f"names layer {f.ref!r}, which the catalog lacks")
     return Catalog(layers, folder)

@@ -16,6 +16,7 @@ from .constants import DEFAULT_SEED, LAYER_IDS
 from .hydrants import hydrants
 from .names import name_compounds
 from .parking import parking
+from .plans import write_plans
 from .waterlogging import waterlogging
 
 
@@ -69,6 +70,7 @@ def write_demo(store: FeatureStore, scale: float = 1.0, seed: int = DEFAULT_SEED
         store.import_frame(layer_id, frame, mode="replace")
         counts[layer_id] = len(frame)
         say(f"{layer_id}: {len(frame):,} features written")
+    counts.update(write_plans(store, frames, seed))  # the programme: plans and agreements (issue 16)
     return counts
 
 

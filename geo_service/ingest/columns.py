@@ -27,10 +27,11 @@ class ColumnProblem(ValueError):
 
 
 def field_lookup(spec: LayerSpec) -> dict[str, str]:
-    """Lower-case names a source column may carry -> field: the name and both titles (户数 -> households)."""
+    """Lower-case names a source column may carry -> field: its declared ``columns:``, the name and both
+    titles (户数 -> households, 小区名称 -> compound)."""
     lookup: dict[str, str] = {"id": "id"}
     for f in reversed(spec.fields):  # earlier fields win a shared title
-        for key in (f.title.en, f.title.zh, f.name):
+        for key in (*f.columns, f.title.en, f.title.zh, f.name):
             lookup[key.strip().lower()] = f.name
     return lookup
 

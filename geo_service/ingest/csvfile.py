@@ -105,7 +105,8 @@ class CsvStream:
     settled when it opens (so a bad header fails before any row is read), then ``tables()`` yields
     one CsvTable per chunk. Peak memory is a chunk, not the file."""
 
-    def __init__(self, path: Path, encoding: str | None = None, chunk_rows: int = CHUNK_ROWS):
+    def __init__(self, path: Path, encoding: str | None = None, chunk_rows: int = CHUNK_ROWS,
+                 geometry: bool = True):
         self.path = Path(path)
         self.encoding = encoding
         self.chunk_rows = chunk_rows
@@ -128,7 +129,7 @@ class CsvStream:
         self.warnings: list[str] = []
         try:
             check_header(self.header)
-            self.geometry_columns, self.geometry_from = geometry_columns(self.header)
+            self.geometry_columns, self.geometry_from = geometry_columns(self.header, geometry)
         except CsvError:
             self.close()
             raise
@@ -194,8 +195,14 @@ def _find(columns: list[str], name: str) -> str | None:
     return next((c for c in columns if c.lower() == name), None)
 
 
-def geometry_columns(columns: list[str]) -> tuple[tuple[str, ...], str]:
-    """The columns the geometry comes from: a coordinate pair (x, y) or one WKT column, and how to say so."""
+NO_GEOMETRY = "nothing: the layer has no geometry"
+
+
+def geometry_columns(columns: list[str], geometry: bool = True) -> tuple[tuple[str, ...], str]:
+    """The columns the geometry comes from: a coordinate pair (x, y) or one WKT column, and how to say so.
+    ``geometry=False`` (a layer without geometry, such as renovation plans): none are looked for."""
+    if not geometry:
+        return (), NO_GEOMETRY
     for xname, yname in COORDINATE_PAIRS:
         xcol, ycol = _find(columns, xname), _find(columns, yname)
         if xcol and ycol:
@@ -210,6 +217,8 @@ def geometry_columns(columns: list[str]) -> tuple[tuple[str, ...], str]:
 
 
 def _geometry(raw: pd.DataFrame, rows: np.ndarray, errors: list[RowError], used: tuple[str, ...]) -> np.ndarray:
+    if not used:
+        return np.full(len(raw), None, dtype=object)
     if len(used) == 1:
         return _wkt(raw[used[0]], used[0], rows, errors)
     xcol, ycol = used

@@ -35,9 +35,17 @@ from ..progress import progress as progress_display
 from ..store.base import FeatureStore, Filter, Query, StoreError
 from .columns import ColumnPlan, ColumnProblem, field_lookup, plan_columns
 from .csvfile import CHUNK_ROWS
+from .integrity import (
+    check_lifecycle,
+    check_replace_keeps_referenced,
+    check_unique_keys,
+    key_field_rows,
+    keys_from_fields,
+)
 from .keyed import KEYED_MODES, plan_changes
 from .keys import duplicate_key_errors
 from .readers import ReadError, Source, SourceData, crs_name, open_source
+from .refs import resolve_refs
 from .rejects import neutralise_cell, raw_table, rejects_path, write_rejects
 from .spill import ROW, Spill
 
@@ -311,7 +319,10 @@ class _Run:
         self.report.rows_read += len(rows)
         plan = self._columns(data)
         frame = self._to_wgs84(plan.apply(data.frame))
-        early = list(data.errors) + self._missing_keys(frame, rows)
+        # rows naming no referenced feature (an unknown or ambiguous compound) are rejected like unreadable ones
+        frame, ref_errors = resolve_refs(self.store, self.spec, frame, data.frame, rows)
+        frame = self._keys_from_fields(frame)
+        early = list(data.errors) + ref_errors + self._missing_keys(frame, rows)
         if SOURCE_ID in frame.columns:
             keys = frame[SOURCE_ID]
             present = keys.notna().to_numpy()
@@ -333,6 +344,15 @@ class _Run:
         self.spill.put("valid", valid)
         if self.opt.skip_invalid:
             self.spill.put("raw", raw_table(data.frame, data.raw, rows))
+
+    def _keys_from_fields(self, frame):
+        if self.plan.key_column is not None:
+            return frame
+        keyed = keys_from_fields(frame, self.spec)
+        if keyed is None:
+            return frame
+        self.report.key_column = "+".join(self.spec.key_fields)
+        return keyed
 
     def _note(self, errors: list[RowError]) -> None:
         for e in errors:
@@ -469,6 +489,11 @@ class _Run:
     def write(self, advance):
         report = self.report
         if report.mode not in KEYED_MODES:
+            if report.mode == "replace":  # features other layers name must stay
+                kept = set(np.concatenate(self.ids).tolist()) if self.ids else set()
+                check_replace_keeps_referenced(self.store, report.layer, kept)
+            if report.mode == "append":
+                check_unique_keys(self.store, report.layer, key_field_rows(self.chunks(), self.spec), set())
             return self.store.import_frame(report.layer, self.chunks, report.mode, progress=advance)
         if report.key_column is None:
             raise StoreError(f"--mode {report.mode} matches rows by their source id, and the file has no id "
@@ -476,6 +501,9 @@ class _Run:
         carried = [*report.columns.values(), SOURCE_ID]
         changes = plan_changes(self.store, report.layer, self.chunks(), carried, report.mode,
                                actor=f"import {report.file.name}")
+        check_lifecycle(self.store, report.layer, changes)
+        check_unique_keys(self.store, report.layer, [n.properties for n in changes.inserts], set(changes.deletes))
+        self.store.check_not_referenced(report.layer, list(changes.deletes))
         summary = self.store.apply_changes(report.layer, changes)
         advance(self.good)
         return summary

@@ -102,14 +102,15 @@ def open_source(path: Path | str, *, layer_id: str, source_layer: str | None = N
                       warnings=data.warnings)
     _check_file(path)
     override = _override(path, crs)
+    has_geometry = spec is None or spec.has_geometry
     try:
         if lower.endswith((".xlsx", ".xlsm")):
-            stream = open_workbook(path, sheet, chunk_rows)
+            stream = open_workbook(path, sheet, chunk_rows, has_geometry)
             kind = f"Excel {path.name}, sheet {stream.sheet!r}"
         else:
             if sheet is not None:
                 raise ReadError("--sheet is for Excel workbooks (.xlsx)")
-            stream = CsvStream(path, encoding, chunk_rows)
+            stream = CsvStream(path, encoding, chunk_rows, has_geometry)
             kind = f"CSV {path.name}"
     except (ReadError, CsvError) as e:
         raise ReadError(f"{path}: {e}") from None
@@ -180,9 +181,9 @@ def _read_by_type(path: Path, layer_id: str, source_layer: str | None, encoding:
     if lower.endswith(".zip"):
         return _read_zip(path, layer_id, source_layer, encoding)
     if lower.endswith((".csv", ".txt", ".tsv")):
-        return _read_csv(path, encoding)
+        return _read_csv(path, encoding, spec is None or spec.has_geometry)
     if lower.endswith((".xlsx", ".xlsm")):
-        return _read_xlsx(path)
+        return _read_xlsx(path, spec is None or spec.has_geometry)
     if lower.endswith(".xls"):
         raise ReadError("is an old-style Excel file (.xls); open it in Excel or WPS and save it as .xlsx")
     raise ReadError(f"unsupported file type {path.suffix or '(no extension)'!r}; use {FORMATS}")
@@ -444,8 +445,8 @@ def _read_zip(path: Path, layer_id: str, source_layer: str | None, encoding: str
     return data
 
 
-def _read_csv(path: Path, encoding: str | None) -> SourceData:
-    stream = CsvStream(path, encoding, chunk_rows=1 << 62)  # one chunk: the whole file
+def _read_csv(path: Path, encoding: str | None, geometry: bool = True) -> SourceData:
+    stream = CsvStream(path, encoding, chunk_rows=1 << 62, geometry=geometry)  # one chunk: the whole file
     table = next(stream.tables(), None) or stream.empty()
     n = len(table.frame)
     return SourceData(frame=table.frame, crs=None, row_numbers=table.row_numbers,
@@ -453,8 +454,8 @@ def _read_csv(path: Path, encoding: str | None) -> SourceData:
                       errors=table.errors, raw=table.raw)
 
 
-def _read_xlsx(path: Path) -> SourceData:
-    stream = open_workbook(path, None, chunk_rows=1 << 62)  # one chunk: the whole sheet
+def _read_xlsx(path: Path, geometry: bool = True) -> SourceData:
+    stream = open_workbook(path, None, chunk_rows=1 << 62, geometry=geometry)  # one chunk: the whole sheet
     table = next(stream.tables(), None) or stream.empty()
     n = len(table.frame)
     return SourceData(frame=table.frame, crs=None, row_numbers=table.row_numbers,

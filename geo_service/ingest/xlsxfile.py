@@ -26,8 +26,9 @@ HEADER_SEARCH_ROWS = 30
 class WorkbookStream:
     """The chosen sheet of a workbook; ``tables()`` yields CsvTable chunks."""
 
-    def __init__(self, path: Path, sheet: str | None = None, chunk_rows: int = CHUNK_ROWS):
+    def __init__(self, path: Path, sheet: str | None = None, chunk_rows: int = CHUNK_ROWS, geometry: bool = True):
         self.chunk_rows = chunk_rows
+        self.geometry = geometry
         self.warnings: list[str] = []
         try:
             self._book = openpyxl.load_workbook(path, read_only=True, data_only=True)
@@ -43,7 +44,7 @@ class WorkbookStream:
         self._rows = self._book[sheet].iter_rows(values_only=True)
         self._line = 0
         self.header = self._find_header()
-        self.geometry_columns, self.geometry_from = geometry_columns(self.header)
+        self.geometry_columns, self.geometry_from = geometry_columns(self.header, geometry)
 
     def _next(self):
         row = next(self._rows, None)
@@ -51,7 +52,8 @@ class WorkbookStream:
         return row
 
     def _find_header(self) -> list[str]:
-        """The first of the top rows that names coordinate (or WKT) columns."""
+        """The first of the top rows that names coordinate (or WKT) columns; for a layer without geometry,
+        the first row with two or more cells (a merged title row above it has one)."""
         seen: list[list[str]] = []
         while len(seen) < HEADER_SEARCH_ROWS:
             row = self._next()
@@ -64,7 +66,9 @@ class WorkbookStream:
                 continue
             header = [c or f"column_{i + 1}" for i, c in enumerate(cells)]
             try:
-                geometry_columns(header)
+                geometry_columns(header, self.geometry)
+                if not self.geometry and sum(1 for c in cells if c) < 2:
+                    raise CsvError("a title row")
             except CsvError:
                 seen.append(cells)
                 continue
@@ -128,5 +132,5 @@ def cell_text(value) -> str:
     return str(value).strip()
 
 
-def open_workbook(path: Path, sheet: str | None, chunk_rows: int = CHUNK_ROWS) -> WorkbookStream:
-    return WorkbookStream(Path(path), sheet, chunk_rows)
+def open_workbook(path: Path, sheet: str | None, chunk_rows: int = CHUNK_ROWS, geometry: bool = True) -> WorkbookStream:
+    return WorkbookStream(Path(path), sheet, chunk_rows, geometry)

@@ -23,7 +23,7 @@ import pandas as pd
 
 from ..analysis.registry import REGISTRY
 from ..analysis.result import AnalysisResult
-from ..store.base import FeatureStore, NotFound, Query
+from ..store.base import FeatureStore, Filter, NotFound, Query
 
 SCOPES = ("compound", "street", "district")
 COMPOUNDS = "compounds"
@@ -156,7 +156,16 @@ def expanded_bbox(frame: gpd.GeoDataFrame, metres: float) -> tuple[float, float,
 def read_context(store: FeatureStore, compounds: gpd.GeoDataFrame, metres: float) -> dict[str, gpd.GeoDataFrame]:
     """Every catalog layer's features in the compounds' bounding box grown by ``metres``."""
     bbox = expanded_bbox(compounds, metres)
-    return {layer: store.query(layer, Query(bbox=bbox)).features for layer in store.catalog.ids()}
+    return {spec.id: store.query(spec.id, _around(spec, compounds, bbox)).features for spec in store.catalog}
+
+
+def _around(spec, compounds: gpd.GeoDataFrame, bbox) -> Query:
+    """Spatial layers by the box; a table without geometry (plans) by the compounds it refers to."""
+    if spec.has_geometry:
+        return Query(bbox=bbox)
+    refs = [f.name for f in spec.ref_fields if f.ref == COMPOUNDS]
+    ids = [int(i) for i in compounds.index]
+    return Query(filters=[Filter(refs[0], "in", ids)]) if refs else Query()
 
 
 # ------------------------------------------------------------------ gathering
@@ -209,7 +218,8 @@ def gather(store: FeatureStore, scope: Scope, settings_params: dict | None = Non
         return base
     cid = int(scope.key)
     box = expanded_bbox(compounds.loc[[cid]], margin_m(params))
-    context = {layer: frame.cx[box[0]:box[2], box[1]:box[3]] for layer, frame in base.context.items()}
+    context = {layer: frame.cx[box[0]:box[2], box[1]:box[3]] if store.catalog.get(layer).has_geometry else frame
+               for layer, frame in base.context.items()}
     return ReportData(scope, title, base.compounds, context, base.results, base.versions, base.params,
                       base.metric_crs, [cid])
 

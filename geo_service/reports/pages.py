@@ -278,7 +278,7 @@ class ReportRenderer:
         polygon = self.data.compounds.geometry.loc[cid]
         rows = []
         for spec in self.catalog:
-            if spec.id == COMPOUNDS:
+            if spec.id == COMPOUNDS or not spec.is_asset:
                 continue
             frame = self.data.context.get(spec.id)
             inside = frame[frame.intersects(polygon)] if frame is not None and len(frame) else None
@@ -399,12 +399,22 @@ class ReportRenderer:
         else:
             head = t(f"不符合改造条件（{year} 年及以后建成）    优先得分 {fmt_num(plan['score'], 2)}",
                      f"not eligible (built {year} or later)    priority score {fmt_num(plan['score'], 2)}")
+        head += "    " + self._stored_plan(plan)
         cats = plan["categories"] if self.lang == "zh" else plan["categories_en"]
         components = [(t("4 停车", "4 parking"), plan["c_parking"]), (t("6 排水", "6 drainage"), plan["c_drainage"]),
                       (t("11 消防", "11 fire"), plan["c_fire"]), (t("12 电瓶车充电", "12 e-bike charging"),
                                                                   plan["c_charging"])]
         return [head, t(f"改造项目：{cats or '无'}", f"categories: {cats or 'none'}")], \
             [(label, 0.0 if missing(v) else float(v)) for label, v in components]
+
+    def _stored_plan(self, plan) -> str:
+        """"计划版本 (plan, status)" beside "建议版本 (analysis)": what the street office recorded for the year."""
+        year = self.data.results["renovation-priorities"].summary.get("plan_year", "")
+        if missing(plan.get("plan_status")):
+            return self.t(f"计划版本：{year} 年度尚无方案", f"plan {year}: none recorded")
+        tier = tier_label(plan["plan_tier"], self.lang) if not missing(plan["plan_tier"]) else DASH
+        status = plan["plan_status_zh"] if self.lang == "zh" else str(plan["plan_status"]).replace("_", " ")
+        return self.t(f"计划版本：{tier}（{status}，{year} 年度）", f"plan {year}: {tier} ({status})")
 
     def _compound_map(self, fig: Figure, cid: int) -> bool:
         """The compound, its neighbours, every asset layer, uncovered area and shared-parking lines."""

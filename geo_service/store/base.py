@@ -224,12 +224,16 @@ class FeatureStore(abc.ABC):
                feature_id: int | None = None, actor: str | None = None) -> int:
         spec = self.catalog.get(layer)
         props, geom = validate_feature(spec, properties, geometry, partial=False, service_area=self.service_area)
+        self.check_refs(spec, props)
+        self.check_unique_key(spec, props, None)
         return self._insert(layer, props, geom, feature_id, actor)
 
     def replace(self, layer: str, feature_id: int, properties: Mapping[str, Any],
                 geometry: BaseGeometry | dict, actor: str | None = None, if_match: str | None = None) -> None:
         spec = self.catalog.get(layer)
         props, geom = validate_feature(spec, properties, geometry, partial=False, service_area=self.service_area)
+        self.check_refs(spec, props)
+        self.check_unique_key(spec, props, feature_id)
         full = {f: props.get(f) for f in spec.field_names}
         self._update(layer, feature_id, full, geom, actor, if_match, partial=False)
 
@@ -239,11 +243,53 @@ class FeatureStore(abc.ABC):
         spec = self.catalog.get(layer)
         props, geom = validate_feature(spec, properties or {}, geometry, partial=True,
                                        service_area=self.service_area)
+        self.check_refs(spec, props)
+        if spec.key_fields and set(spec.key_fields) & set(props):
+            self.check_unique_key(spec, {**self.get(layer, feature_id)["properties"], **props}, feature_id)
         self._update(layer, feature_id, props, geom, actor, if_match, partial=True)
 
     def delete(self, layer: str, feature_id: int, actor: str | None = None, if_match: str | None = None) -> None:
         self.catalog.get(layer)
+        self.check_not_referenced(layer, [feature_id])
         self._delete(layer, feature_id, actor, if_match)
+
+    # ---- references between layers (``ref:`` fields) ------------------------------
+    def check_refs(self, spec: LayerSpec, props: Mapping[str, Any]) -> None:
+        """Every ``ref:`` value names a stored feature of its layer; InvalidFeature (422) otherwise."""
+        errors = []
+        for f in spec.ref_fields:
+            value = props.get(f.name)
+            if value is None:
+                continue
+            found = self.query(f.ref, Query(ids=[int(value)], properties=[], limit=1)).number_matched
+            if not found:
+                errors.append((f.name, f"no {f.ref} feature with id {value}"))
+        if errors:
+            raise InvalidFeature(errors)
+
+    def check_unique_key(self, spec: LayerSpec, props: Mapping[str, Any], feature_id: int | None) -> None:
+        """A layer's ``key_fields`` identify one feature (one plan per compound and year): 409 otherwise."""
+        if not spec.key_fields or any(props.get(k) is None for k in spec.key_fields):
+            return
+        found = self.query(spec.id, Query(filters=[Filter(k, "eq", props[k]) for k in spec.key_fields],
+                                          properties=[], limit=2)).features.index.tolist()
+        others = [int(i) for i in found if feature_id is None or int(i) != int(feature_id)]
+        if others:
+            key = ", ".join(f"{k}={props[k]}" for k in spec.key_fields)
+            raise Conflict(f"{spec.id}: feature {others[0]} already has {key}; there is one per "
+                           f"{' and '.join(spec.key_fields)} (change that one instead)")
+
+    def check_not_referenced(self, layer: str, feature_ids: list[int]) -> None:
+        """Refuse (409) to delete features that another layer's ``ref:`` field still names."""
+        if not feature_ids:
+            return
+        for spec, f in self.catalog.referrers(layer):
+            found = self.query(spec.id, Query(filters=[Filter(f.name, "in", [int(i) for i in feature_ids])],
+                                              properties=[f.name], limit=10))
+            if found.number_matched:
+                ids = ", ".join(str(i) for i in found.features.index.tolist())
+                raise Conflict(f"{layer}: cannot delete: {found.number_matched} {spec.id} feature(s) refer to it "
+                               f"through {f.name!r} (ids {ids}); delete or change them first")
 
     @abc.abstractmethod
     def import_frame(self, layer: str, frame: FrameSource, mode: str = "append",
@@ -300,6 +346,9 @@ def check_write(spec: LayerSpec, layer: str, feature_id: int, current: dict[str,
         if "*" not in tags and now not in tags and f"W/{now}" not in tags:
             raise PreconditionFailed(f"{layer}/{feature_id} was changed by someone else since it was read "
                                      f"(If-Match {if_match} is stale; current ETag {now}); read it again")
+    lifecycle = validation.transition_errors(spec, current["properties"], props)
+    if lifecycle:
+        raise InvalidFeature(lifecycle)
     if partial:
         merged = {**current["properties"], **props}
         missing = [f.name for f in spec.fields if f.required and merged.get(f.name) is None]

@@ -113,6 +113,9 @@ class _Checker:
         if not self.spec.has_field(name):
             raise CqlError(f"filter: {name!r} is not a queryable of {self.spec.id}; use: id, geometry, "
                            f"{', '.join(self.spec.field_names)}")
+        if self.spec.field(name).type == "list":  # CQL2's array functions are not implemented
+            raise CqlError(f"filter: {name!r} is a list; filter it with the query parameter {name}=VALUE "
+                           "(features whose list contains VALUE)")
         return Prop(name, KINDS[self.spec.field(name).type])
 
     def literal(self, j: Any) -> Lit:

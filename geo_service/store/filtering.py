@@ -43,6 +43,8 @@ def coerce_value(field: FieldSpec, value: Any) -> Any:
     if value is None:
         return None
     text = str(value).strip() if not isinstance(value, bool | int | float) else value
+    if field.type == "list":  # a filter on a list field names one item: its code, label or alias
+        return list_item(field, str(text))
     if field.type != "string":
         try:
             return _typed(field, text)
@@ -53,3 +55,20 @@ def coerce_value(field: FieldSpec, value: Any) -> Any:
         if alias.lower() == text.lower():
             return target
     return text
+
+
+def list_item(field: FieldSpec, text: str) -> str:
+    """One item of a list field as its allowed value; InvalidQuery naming the allowed ones otherwise."""
+    low = text.lower()
+    for value, title in (field.values or {}).items():
+        if low in (value.lower(), title.zh.lower(), title.en.lower()):
+            return value
+    for alias, target in (field.aliases or {}).items():
+        if alias.lower() == low:
+            return target
+    raise InvalidQuery(f"{field.name}: {text!r} is not one of: {', '.join(field.values or {})}")
+
+
+def list_contains(items: Any, wanted: list[str]) -> bool:
+    """True when a list value holds any of ``wanted`` (the filter semantics of list fields)."""
+    return isinstance(items, list | tuple) and any(w in items for w in wanted)

@@ -44,7 +44,7 @@ from . import cql, mvt
 from . import gpkg_format as fmt
 from .base import AUDIT_KEYS, Bounds, FeatureStore, FrameSource, check_write, frame_chunks
 from .errors import Conflict, InvalidQuery, NotFound, Unavailable
-from .filtering import coerce_value
+from .filtering import coerce_value, list_contains
 from .geojson import FeatureCache, GeoJSONPage, encode_features
 from .query import (
     FILTER_OPS,
@@ -61,7 +61,7 @@ from .query import (
 CHECK_INTERVAL_S = 0.0  # how long another process's commit may stay unseen (per thread); 0: never
 
 _PANDAS_DTYPES = {"string": object, "integer": "Int64", "number": "float64", "boolean": "boolean",
-                  "date": object, "datetime": object}
+                  "date": object, "datetime": object, "list": object}
 
 
 CACHE_KB = 262_144
@@ -136,7 +136,7 @@ class _Layer:
         self.id_ordered = self.id_ordered and (pos == 0 or fid > self.ids[-1])
         self.ids = np.append(self.ids, fid)
         self.geoms = np.append(self.geoms, np.array([geom], dtype=object))
-        b = np.array(geom.bounds, dtype=float)
+        b = np.array(geom.bounds if geom is not None else (np.nan,) * 4, dtype=float)
         self.bounds = np.vstack([self.bounds, b]) if len(self.bounds) else b[None, :]
         self.alive = np.append(self.alive, True)
         row = pd.DataFrame([{f.name: props.get(f.name) for f in self.spec.fields}])
@@ -148,6 +148,11 @@ class _Layer:
     def patch(self, pos: int, props: dict[str, Any], geom: BaseGeometry | None) -> None:
         for k, v in props.items():
             col = self.attrs[k]
+            if isinstance(v, list):  # .loc would spread a list over several cells
+                values = col.to_numpy(dtype=object).copy()
+                values[pos] = v
+                self.attrs[k] = pd.Series(values, dtype=object, index=self.attrs.index)
+                continue
             self.attrs.loc[pos, k] = pd.NA if v is None and col.dtype != object else v
         if geom is not None:
             self.geoms[pos] = geom
@@ -163,12 +168,24 @@ def _typed(frame: pd.DataFrame, spec: LayerSpec) -> pd.DataFrame:
     out = {}
     for f in spec.fields:
         col = frame[f.name] if f.name in frame else pd.Series([None] * len(frame), dtype=object)
+        if f.type == "list":  # JSON text in the file, a Python list in memory
+            col = col.map(lambda v: orjson.loads(v) if isinstance(v, str | bytes) else v, na_action="ignore")
         if f.type == "boolean":
             col = col.map(lambda v: None if v is None or (isinstance(v, float) and np.isnan(v)) else bool(v))
         out[f.name] = col.astype(_PANDAS_DTYPES[f.type])
         if out[f.name].dtype == object:
             out[f.name] = out[f.name].where(out[f.name].notna(), None)
     return pd.DataFrame(out, index=frame.index)
+
+
+def _list_mask(col: pd.Series, field: FieldSpec, flt: Filter) -> np.ndarray:
+    """eq / in: the list holds the value (any of them); ne: it does not."""
+    if flt.op not in ("eq", "in", "ne"):
+        raise InvalidQuery(f"{field.name} is a list: filter it with eq (contains), in (contains any) or ne")
+    given = flt.value if isinstance(flt.value, list | tuple | set) else [flt.value]
+    wanted = [coerce_value(field, v) for v in given]
+    hit = np.fromiter((list_contains(v, wanted) for v in col.tolist()), dtype=bool, count=len(col))
+    return ~hit if flt.op == "ne" else hit
 
 
 def _sql_value(v: Any) -> Any:
@@ -184,6 +201,8 @@ def _sql_value(v: Any) -> Any:
         return v.strftime("%Y-%m-%dT%H:%M:%SZ")
     if isinstance(v, dt.date):
         return v.isoformat()
+    if isinstance(v, list | tuple):
+        return orjson.dumps(list(v)).decode()
     return v
 
 
@@ -398,6 +417,7 @@ class GeoPackageStore(FeatureStore):
         with self._mem:
             lay = self._layer(layer)
             b = lay.bounds[lay.alive]
+            b = b[~np.isnan(b).any(axis=1)]  # features without geometry have no extent
             if not len(b):
                 return None
             return (float(b[:, 0].min()), float(b[:, 1].min()), float(b[:, 2].max()), float(b[:, 3].max()))
@@ -541,6 +561,8 @@ class GeoPackageStore(FeatureStore):
                                    f"fields: {', '.join(lay.spec.field_names)}")
             field = lay.spec.field(flt.field)
             col = lay.attrs[flt.field].iloc[pos].reset_index(drop=True)
+        if field.type == "list":
+            return _list_mask(col, field, flt)
         if flt.op == "in":
             values = flt.value if isinstance(flt.value, list | tuple | set) else [flt.value]
             values = [coerce_value(field, v) for v in values]

@@ -28,7 +28,7 @@ WGS84_WKT = (
 )
 
 SQL_TYPES = {"string": "TEXT", "integer": "INTEGER", "number": "REAL", "boolean": "BOOLEAN",
-             "date": "DATE", "datetime": "DATETIME"}
+             "date": "DATE", "datetime": "DATETIME", "list": "TEXT"}  # a list: its JSON array as text
 
 CORE_DDL = """
 CREATE TABLE IF NOT EXISTS gpkg_spatial_ref_sys (

@@ -42,7 +42,7 @@ def tile_fields(spec) -> list:
     """The fields a tile carries as tags: the catalog's declared ones, which maps style by. The source
     identifier (a long text per feature) stays out: it identifies, the items API has it, and it would
     make every tile a third larger."""
-    return [f for f in spec.fields if f.name != SOURCE_ID]
+    return [f for f in spec.fields if f.name != SOURCE_ID and f.type != "list"]  # tags hold scalars only
 
 
 def _uvarint(v: int) -> bytes:

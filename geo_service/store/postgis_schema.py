@@ -22,9 +22,9 @@ from ..catalog import Catalog, FieldSpec, LayerSpec
 from .base import StoreError
 
 SQL_TYPES = {"string": 'text COLLATE "C"', "integer": "bigint", "number": "double precision",
-             "boolean": "boolean", "date": "date", "datetime": "timestamptz"}
+             "boolean": "boolean", "date": "date", "datetime": "timestamptz", "list": 'text[] COLLATE "C"'}
 CAST_TYPES = {"string": "text", "integer": "bigint", "number": "double precision", "boolean": "boolean",
-              "date": "date", "datetime": "timestamptz"}
+              "date": "date", "datetime": "timestamptz", "list": "text[]"}
 LOCK_KEY = 0x6763735F696E6974  # "gcs_init": serialises schema changes across processes and hosts
 
 # (version, description, DDL). Append only: never edit a migration that has shipped.
@@ -104,8 +104,9 @@ def layer_ddl(spec: LayerSpec, existing_columns: set[str] | None) -> list[sql.Co
         sql.Identifier(index_name(spec.id, "geom")), t))
     for f in spec.fields:
         if f.filterable:
-            out.append(sql.SQL("CREATE INDEX IF NOT EXISTS {} ON {} ({})").format(
-                sql.Identifier(index_name(spec.id, f.name)), t, sql.Identifier(f.name)))
+            using = sql.SQL("USING gin ") if f.type == "list" else sql.SQL("")  # item lookups: col @> array
+            out.append(sql.SQL("CREATE INDEX IF NOT EXISTS {} ON {} {}({})").format(
+                sql.Identifier(index_name(spec.id, f.name)), t, using, sql.Identifier(f.name)))
     out.append(sql.SQL("CREATE OR REPLACE TRIGGER gcs_bump_version AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE "
                        "ON {} FOR EACH STATEMENT EXECUTE FUNCTION gcs_bump_layer_version()").format(t))
     out.append(sql.SQL("INSERT INTO gcs_layer_state (layer) VALUES ({}) ON CONFLICT (layer) DO NOTHING").format(

@@ -27,7 +27,7 @@ from .query import FILTER_OPS, PREDICATES, Filter, Query, check_bbox, check_prop
 INT64 = (-(2**63), 2**63 - 1)
 # pandas dtypes of query results, as the embedded store has them
 PANDAS_DTYPES = {"string": object, "integer": "Int64", "number": "float64", "boolean": "boolean",
-                 "date": object, "datetime": object}
+                 "date": object, "datetime": object, "list": object}
 DATETIME_FORMAT = 'YYYY-MM-DD"T"HH24:MI:SS"Z"'
 # metres per degree, for the index prefilter of dwithin (grown 5 % on purpose: the exact test follows
 # in the metric CRS)
@@ -135,6 +135,9 @@ def _filter(w: Where, spec: LayerSpec, flt: Filter) -> None:
         raise InvalidQuery(f"{spec.id}: cannot filter on unknown field {flt.field!r}; "
                            f"fields: {', '.join(spec.field_names)}")
     col = sql.Identifier(f.name)
+    if f.type == "list":
+        _list_filter(w, f, flt)
+        return
     if flt.op == "in":
         raw = flt.value if isinstance(flt.value, list | tuple | set) else [flt.value]
         values = [_bindable(f, coerce_value(f, v)) for v in raw]
@@ -163,6 +166,16 @@ def _filter(w: Where, spec: LayerSpec, flt: Filter) -> None:
     else:
         op = {"eq": "=", "lt": "<", "le": "<=", "gt": ">", "ge": ">="}[flt.op]
     w.add(sql.SQL("{} " + op + " {}").format(col, cast(f)), value)
+
+
+def _list_filter(w: Where, f: FieldSpec, flt: Filter) -> None:
+    """eq / in: the array holds the value (any of them: &&, GIN-indexed); ne: it does not."""
+    if flt.op not in ("eq", "in", "ne"):
+        raise InvalidQuery(f"{f.name} is a list: filter it with eq (contains), in (contains any) or ne")
+    given = flt.value if isinstance(flt.value, list | tuple | set) else [flt.value]
+    wanted = [_bindable(f, coerce_value(f, v)) for v in given]
+    test = sql.SQL("coalesce({} && %s::text[], false)").format(sql.Identifier(f.name))
+    w.add(sql.SQL("NOT ") + test if flt.op == "ne" else test, wanted)
 
 
 def _bindable(f: FieldSpec, value: Any) -> Any:

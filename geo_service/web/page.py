@@ -38,7 +38,9 @@ TEXTS = {
            "spaces": "个泊位", "radius": "半径", "legend": "图例", "value": "分析值",
            "filter": "筛选 (CQL2)", "filter_layer": "筛选图层", "filter_examples": "常用筛选…", "filter_apply": "应用",
            "filter_clear": "清除", "filter_placeholder": "例如 status = 'faulty'", "filter_none": "未筛选",
-           "filter_on": "已筛选", "filter_matched": "共 {n} 个要素符合", "filter_list": "符合的要素列表"},
+           "filter_on": "已筛选", "filter_matched": "共 {n} 个要素符合", "filter_list": "符合的要素列表",
+           "suggested": "建议版本（分析）", "planned": "计划版本（方案）", "no_plan": "尚无方案",
+           "not_eligible": "不符合条件"},
     "en": {"title": "Residential compound infrastructure", "search": "Search compound names…",
            "no_results": "No compound found", "loading": "Loading…", "report": "Compound report (PDF)",
            "item": "API item", "summary": "Compound summary", "zoom_in": "zoom in to see",
@@ -49,7 +51,8 @@ TEXTS = {
            "filter": "Filter (CQL2)", "filter_layer": "Layer to filter", "filter_examples": "Examples…",
            "filter_apply": "Apply", "filter_clear": "Clear", "filter_placeholder": "e.g. status = 'faulty'",
            "filter_none": "no filter", "filter_on": "filtered", "filter_matched": "{n} features match",
-           "filter_list": "matching features"},
+           "filter_list": "matching features", "suggested": "Suggested tier (analysis)", "planned": "Plan (status)",
+           "no_plan": "no plan yet", "not_eligible": "not eligible"},
 }
 
 
@@ -140,7 +143,7 @@ def build(page: MapPage) -> folium.Map:
             extra.add_to(m)
 
     groups = []
-    for spec in page.catalog:
+    for spec in (s for s in page.catalog if s.has_geometry):  # a table without geometry has nothing to draw
         show = spec.id in page.visible if page.visible is not None else bool(spec.style.get("visible", True))
         fg = folium.FeatureGroup(name=escape(spec.title.get(page.lang)), show=show).add_to(m)
         groups.append((spec.id, fg.get_name()))
@@ -164,7 +167,8 @@ def build(page: MapPage) -> folium.Map:
     config = {
         "lang": page.lang, "texts": texts, "api": page.api, "links": page.links_base,
         "colorBy": page.color_by,
-        "layers": [_layer_config(spec, page.schemes[spec.id], page.lang) for spec in page.catalog],
+        "layers": [_layer_config(spec, page.schemes[spec.id], page.lang) for spec in page.catalog
+                   if spec.has_geometry],
         "overlays": [{"name": n, "title": OVERLAYS[n].title.get(page.lang), "kind": OVERLAYS[n].kind,
                       "minZoom": OVERLAYS[n].min_zoom, "color": OVERLAYS[n].color} for n in page.overlays],
         "hydrantRadius": page.hydrant_radius_m, "focus": page.focus, "maxLimit": page.max_limit,

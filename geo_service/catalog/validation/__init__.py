@@ -11,7 +11,9 @@ from __future__ import annotations
 from .feature import FeatureErrors, bad_text, validate_feature
 from .frame import ID_SPEC, RowError, ValidationResult, validate_frame
 from .geometry import GeometryCheck, check_geometries
+from .lifecycle import transition_errors
 from .values import BadValue, Column, normalise_column, plain_value
 
 __all__ = ["ID_SPEC", "BadValue", "Column", "FeatureErrors", "GeometryCheck", "RowError", "ValidationResult",
-           "bad_text", "check_geometries", "normalise_column", "plain_value", "validate_feature", "validate_frame"]
+           "bad_text", "check_geometries", "normalise_column", "plain_value", "transition_errors",
+           "validate_feature", "validate_frame"]

@@ -71,13 +71,19 @@ def validate_feature(spec: LayerSpec, properties: Mapping[str, Any], geometry: A
     if not isinstance(properties, Mapping):
         raise FeatureErrors([("properties", "must be an object")])
     errors = _shape_errors(spec, properties)
-    geom = _geometry(geometry, partial, errors)
+    if not spec.has_geometry:
+        if geometry is not None:
+            errors.append(("geometry", f"layer {spec.id!r} has no geometry; send \"geometry\": null"))
+        geom = None
+    else:
+        geom = _geometry(geometry, partial, errors)
     if errors:
         raise FeatureErrors(errors)
     props = {k: v for k, v in properties.items() if k != "id"}
     row = {f: props.get(f) for f in spec.field_names}
     frame = gpd.GeoDataFrame(pd.DataFrame([row]), geometry=[geom], crs="EPSG:4326")
-    result = validate_frame(frame, spec, check_required=not partial, check_geometry=geom is not None,
+    result = validate_frame(frame, spec, check_required=not partial,
+                            check_geometry=geom is not None and spec.has_geometry,
                             outliers=False, service_area=service_area)
     if result.errors:
         raise FeatureErrors([(e.field, e.reason) for e in result.errors])

@@ -19,6 +19,7 @@ from typing import Any
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import shapely
 
 from ..specs import FieldSpec, LayerSpec, Title
 from .coordinates import OUTLIER_FLOOR_KM
@@ -89,7 +90,10 @@ def validate_frame(frame: gpd.GeoDataFrame, spec: LayerSpec, *, check_required: 
         out[fspec.name] = column.values
 
     geoms = np.asarray(frame.geometry.values, dtype=object) if n else np.empty(0, dtype=object)
-    if check_geometry:
+    if not spec.has_geometry:
+        found.extend((int(pos), len(spec.fields) + 1, GEOMETRY, f"layer {spec.id!r} has no geometry; leave it empty",
+                      None) for pos in np.flatnonzero(~shapely.is_missing(geoms)))
+    elif check_geometry:
         checked = check_geometries(geoms, spec.geometry_types, row_numbers=rows, service_area=service_area,
                                    outliers=outliers, outlier_floor_km=outlier_floor_km)
         geoms = checked.geoms

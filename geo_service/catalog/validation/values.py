@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+import orjson
 import pandas as pd
 
 from ..specs import FieldSpec
@@ -210,11 +211,45 @@ def _string_converter(spec: FieldSpec) -> Callable[[Any], str | None]:
     return convert
 
 
+_LIST_SEPARATORS = re.compile(r"[,，、;；|\n]")
+
+
+def _list_converter(spec: FieldSpec) -> Callable[[Any], list[str] | None]:
+    """A list of allowed values: a JSON array, or text separated by , ， 、 ; ； | (a spreadsheet cell).
+    Items go through the string rules (labels and aliases); repeats are dropped; empty -> None."""
+    item = _string_converter(spec)
+
+    def convert(value: Any) -> list[str] | None:
+        if isinstance(value, np.ndarray):
+            value = value.tolist()
+        if isinstance(value, str):
+            text = value.strip()
+            if text.startswith("["):
+                try:
+                    value = orjson.loads(text)
+                except orjson.JSONDecodeError:
+                    raise BadValue(f"{show(text)} is not a JSON array") from None
+            else:
+                value = [part for part in _LIST_SEPARATORS.split(text) if part.strip()]
+        if not isinstance(value, list | tuple):
+            raise BadValue(f"{show(value)} is not a list")
+        out: list[str] = []
+        for v in value:
+            if not isinstance(v, str | int | float) or isinstance(v, bool):
+                raise BadValue(f"{show(v)} in the list is not a text value")
+            found = item(v)
+            if found is not None and found not in out:
+                out.append(found)
+        return out or None
+
+    return convert
+
+
 _CONVERTERS: dict[str, Callable[[Any], Any]] = {
     "integer": _integer, "number": _number, "boolean": _boolean, "date": _date, "datetime": _datetime,
 }
 _DTYPES = {"string": object, "integer": "Int64", "number": "float64", "boolean": "boolean",
-           "date": object, "datetime": object}
+           "date": object, "datetime": object, "list": object}
 
 
 # --------------------------------------------------------------------------- one column
@@ -268,7 +303,8 @@ def _fast_path(raw: pd.Series, spec: FieldSpec) -> Column | None:
 def _by_distinct_value(raw: pd.Series, spec: FieldSpec) -> Column:
     """Convert each distinct value once and spread the results back over the rows."""
     values = raw.to_numpy(dtype=object, na_value=None)
-    convert = _string_converter(spec) if spec.type == "string" else _CONVERTERS[spec.type]
+    convert = (_string_converter(spec) if spec.type == "string" else _list_converter(spec) if spec.type == "list"
+               else _CONVERTERS[spec.type])
     try:
         codes, uniques = pd.factorize(values)
         # factorize treats True == 1 == 1.0 as one value; booleans must not pass for numbers.

@@ -546,9 +546,33 @@
     var body = this.popup(lay, id, props, layer);
     this.panelBody.textContent = "";
     this.panelBody.appendChild(body);
+    if (lay.cfg.id === "compounds" && this.cfg.api) { this.planRows(id); }
     this.panelBox.style.width = this.panelWidth() + "px";
     this.panelBox.style.maxHeight = Math.max(120, this.map.getSize().y - 150) + "px";
     this.panelBox.style.display = "";
+  };
+
+  /* "建议版本 (analysis)" beside "计划版本 (plan, status)", so nobody mistakes one for the other. */
+  App.prototype.planRows = function (id) {
+    var self = this, holder = el("table", "cgis-plan");
+    this.panelBody.appendChild(holder);
+    fetch(this.cfg.api + "/compounds/" + encodeURIComponent(id) + "/plan", { headers: { Accept: "application/json" } })
+      .then(function (r) { if (!r.ok) { throw new Error("HTTP " + r.status); } return r.json(); })
+      .then(function (p) {
+        var zh = self.cfg.lang === "zh", s = p.suggested, plan = p.plan;
+        var suggested = s.tier ? (zh ? s.tier_zh : s.tier) : self.t.not_eligible;
+        var planned = plan ? (zh ? (plan.tier_zh || "—") + "（" + plan.status_zh + "）"
+                                 : (plan.tier || "—") + " (" + plan.status + ")") : self.t.no_plan;
+        [[self.t.suggested, suggested, "suggested"], [self.t.planned + " " + p.year, planned, "planned"]]
+          .forEach(function (r) {
+            var row = el("tr");
+            row.setAttribute("data-plan", r[2]);
+            row.appendChild(el("th", null, r[0]));
+            row.appendChild(el("td", null, r[1]));
+            holder.appendChild(row);
+          });
+      })
+      .catch(function () { holder.appendChild(el("tr", null, self.t.error)); });
   };
 
   App.prototype.hidePanel = function () {

@@ -1,0 +1,2 @@
+"""Planning: turning analyses into draft plans and agreements in the store (``draft``), and a programme's
+progress against its targets (``progress``). Above the analyses and the store; below the API and CLI."""
