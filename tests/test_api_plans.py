@@ -205,3 +205,36 @@ def test_import_names_compounds_by_id_or_source_id(make_store, tmp_path):
     sheet.write_text("小区,年度,方案状态\n99,2031,拟定\n", encoding="utf-8")
     with pytest.raises(ImportFailed, match="no compounds feature has the id, source id or name '99'"):
         import_file(store, sheet, "renovation_plans")
+
+
+def test_street_plan_workbook_imports_like_the_sheet(make_store, tmp_path):
+    """Issue 16 item 6: a street office's .xlsx (a merged title row above Chinese headers) goes into
+    renovation_plans with compounds named by name, and a second delivery upserts on compound and year."""
+    import openpyxl
+    import shapely
+
+    store = make_store()
+    for i, name in enumerate(["春申一村", "春申二村"]):
+        store.create("compounds", {"name": name, "street": "梅陇镇", "households": 100},
+                     shapely.box(121.4 + i / 100, 31.1, 121.401 + i / 100, 31.101))
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.title = "2030年计划"
+    sheet.append(["梅陇镇 2030 年美丽家园改造计划"])
+    sheet.merge_cells("A1:F1")
+    sheet.append(["小区名称", "街道", "年度", "改造类别", "预算", "方案状态"])
+    sheet.append(["春申一村", "梅陇镇", 2030, "电梯、充电", 120.5, "拟定"])
+    sheet.append(["春申二村", "梅陇镇", 2030, "消防", 80, "征询"])
+    path = tmp_path / "plans.xlsx"
+    book.save(path)
+    report = import_file(store, path, "renovation_plans", mode="upsert")
+    assert report.imported == 2
+    plans = store.frame("renovation_plans").sort_values("compound")
+    assert plans["compound"].tolist() == [1, 2] and plans["budget"].tolist() == [120.5, 80.0]
+    assert plans["categories"].iloc[0] == ["elevators", "ebike_charging"]
+    assert plans["status"].tolist() == ["proposed", "consulting"]
+    sheet["E3"] = 150  # the next delivery: a new budget for 春申一村
+    book.save(path)
+    again = import_file(store, path, "renovation_plans", mode="upsert")
+    assert (again.imported, again.updated, again.unchanged) == (0, 1, 1)
+    assert store.frame("renovation_plans").sort_values("compound")["budget"].tolist() == [150.0, 80.0]

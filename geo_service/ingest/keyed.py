@@ -62,7 +62,10 @@ def _plan_chunk(spec: LayerSpec, incoming: gpd.GeoDataFrame, fields: list[str], 
     current = stored.loc[fids[matched]]
     new = incoming.loc[matched]
     differs = {f: ~_same_column(current[f].to_numpy(dtype=object), new[f].to_numpy(dtype=object)) for f in fields}
-    moved = ~shapely.equals_exact(current.geometry.to_numpy(dtype=object), geoms[matched], tolerance=1e-9)
+    before, after = current.geometry.to_numpy(dtype=object), geoms[matched]
+    # a layer without geometry (renovation plans) holds None on both sides: not a move
+    moved = ~(shapely.equals_exact(before, after, tolerance=1e-9)
+              | (shapely.is_missing(before) & shapely.is_missing(after)))
     any_diff = moved.copy()
     for mask in differs.values():
         any_diff |= mask
