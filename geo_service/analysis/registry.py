@@ -16,6 +16,7 @@ import geopandas as gpd
 from . import defaults as D
 from .charging_coverage import charging_coverage
 from .hydrant_coverage import hydrant_coverage
+from .life_circle import life_circle
 from .params import Param, resolve
 from .parking_gaps import parking_gaps
 from .renovation_priorities import renovation_priorities
@@ -103,6 +104,13 @@ REGISTRY: dict[str, Analysis] = {a.name: a for a in (
              "the quotas (demonstration >= 10 %, upgrade >= 40 %).",
              optional_layers=("roads",),
              uses=("parking-gaps", "shared-parking", "hydrant-coverage", "charging-coverage", "waterlogging")),
+    Analysis("life-circle", life_circle, ("compounds", "service_facilities"), D.LIFE_CIRCLE,
+             ("compounds", "walks", "streets", "gaps"), "15分钟社区生活圈", "15-minute life circle",
+             "Per compound and facility category (GB 50180-2018): the walk along the roads to the nearest working "
+             "facility, whether it lies within its 5/10/15-minute circle, required categories met per circle and "
+             "the households each gap affects; per street the share of households in complete circles. Walks the "
+             "network cannot answer are straight line x detour factor, flagged estimated.",
+             optional_layers=("roads",)),
 )}
 
 
