@@ -85,8 +85,8 @@ roads                  ways with highway=* a pedestrian may   name; highway <- t
                        , proposed, raceway, bus_guideway,     unclassified), service, footway (+ sidewalk,
                        abandoned; not foot=no; not access=no  crossing, cycleway), path (+ track, bridleway),
                        /private unless foot=yes/designated/   pedestrian, steps; anything else -> other).
-                       permissive; trunk(_link) only with
-                       such a foot tag or a sidewalk.
+                       permissive; trunk(_link) only with     width_m <- width; sidewalk <- sidewalk (no/none
+                       such a foot tag or a sidewalk.         -> false, any other value -> true).
 =====================  =====================================  =================================================
 """
 
@@ -410,8 +410,10 @@ def _roads(path: Path, warnings: list[str]) -> gpd.GeoDataFrame:
         if not walkable(tags):
             skipped += 1
             continue
-        rows.append({"osm_id": osm_id, "name": tags.get("name"),
-                     "highway": _ROAD_CLASS.get(tags["highway"], "other")})
+        sidewalk = tags.get("sidewalk", "").strip().lower()
+        rows.append({"osm_id": osm_id, "name": tags.get("name"), "width_m": tags.get("width"),
+                     "highway": _ROAD_CLASS.get(tags["highway"], "other"),
+                     "sidewalk": {"no": False, "none": False, "": None}.get(sidewalk, True)})
         geoms.append(geom)
     if skipped:
         warnings.append(f"{skipped} highway way(s) skipped as not walkable (motorway, foot=no, private, ...)")
