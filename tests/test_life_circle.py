@@ -7,10 +7,15 @@ import networkx as nx
 import numpy as np
 import pytest
 import shapely
+from pyproj import Transformer
 
 from geo_service.analysis.life_circle import isochrones, road_network
 from geo_service.analysis.network import RoadNetwork
 from geo_service.analysis.registry import run
+from geo_service.ingest.osm import read_osm
+
+from .test_ingest_common import CATALOG
+from .test_ingest_osm import node, osm
 
 UTM = "EPSG:32651"
 X0, Y0 = 350_000.0, 3_450_000.0  # near Shanghai in UTM 51N
@@ -211,3 +216,73 @@ def test_network_from_sources_matches_pairwise_dijkstra():
     one = net.pair_distances(np.array([pt(0, 400)], dtype=object), target, 5000)
     two = net.pair_distances(np.array([pt(1200, 0)], dtype=object), target, 5000)
     assert dist[net.snap(target)[0][0]] == pytest.approx(min(one[0], two[0]))
+
+
+# ------------------------------------------------------------------ OSM extract -> layers -> life circle
+
+def _osm_way(way: int, refs: list[int], **tags: str) -> str:
+    nds = "".join(f'<nd ref="{r}"/>' for r in refs)
+    inner = "".join(f'<tag k="{k}" v="{v}"/>' for k, v in tags.items())
+    return f'<way id="{way}" version="1">{nds}{inner}</way>'
+
+
+def test_osm_extract_gives_the_walks_networkx_gives(tmp_path):
+    """A 5 x 4 street grid (~110 m blocks) with a motorway and a foot=no path as tempting shortcuts,
+    facilities as nodes (one closed) and as an area; roads and facilities go through the OSM import."""
+    lon0, lat0, dlon, dlat = 121.40, 31.12, 0.00115, 0.001
+    grid = {(i, j): 1000 + 10 * i + j for i in range(5) for j in range(4)}
+    body = [node(nid, lon0 + i * dlon, lat0 + j * dlat) for (i, j), nid in grid.items()]
+    ways, w = [], 1
+    for j in range(4):  # east-west streets, the middle one missing between i=1 and i=3
+        for i in range(4):
+            if j == 2 and i in (1, 2):
+                continue
+            ways.append(_osm_way(w, [grid[i, j], grid[i + 1, j]], highway="residential"))
+            w += 1
+    for i in range(5):
+        for j in range(3):
+            ways.append(_osm_way(w, [grid[i, j], grid[i, j + 1]], highway="footway" if i == 4 else "tertiary"))
+            w += 1
+    ways.append(_osm_way(900, [grid[0, 0], grid[4, 3]], highway="motorway"))
+    ways.append(_osm_way(901, [grid[0, 3], grid[4, 0]], highway="path", foot="no"))
+    ways.append(_osm_way(902, [grid[1, 2], grid[3, 2]], highway="service", access="private"))
+    body += [
+        node(1, lon0 + 4 * dlon, lat0 + 3 * dlat, amenity="kindergarten", name="东幼儿园"),
+        node(2, lon0 + 3 * dlon, lat0 + 2 * dlat, amenity="kindergarten", disused="yes"),
+        node(3, lon0 + 2 * dlon, lat0 + 0 * dlat, shop="supermarket", name="联华"),
+        node(4, lon0 + 0 * dlon, lat0 + 3 * dlat, highway="bus_stop"),
+        node(5, lon0 + 4 * dlon, lat0 + 1 * dlat, amenity="clinic", healthcare="centre"),
+    ]
+    path = osm(tmp_path, "\n".join(body + ways))
+    roads, _ = read_osm(path, CATALOG.get("roads"))
+    facilities, _ = read_osm(path, CATALOG.get("service_facilities"))
+    assert len(roads) == 14 + 15  # the motorway, the foot=no path and the private service road are out
+    assert not {"way/900", "way/901", "way/902"} & set(roads.osm_id)
+    assert sorted(facilities.category) == ["bus_stop", "health_centre", "kindergarten", "kindergarten", "market"]
+    assert (facilities.status == "closed").sum() == 1
+
+    # networkx on the same nodes projected independently (the analysis' UTM zone for 121.4E)
+    to_utm = Transformer.from_crs("EPSG:4326", UTM, always_xy=True)
+    xy = {k: to_utm.transform(lon0 + k[0] * dlon, lat0 + k[1] * dlat) for k in grid}
+    graph = nx.Graph()
+    for i in range(4):
+        for j in range(4):
+            if not (j == 2 and i in (1, 2)):
+                graph.add_edge((i, j), (i + 1, j))
+    for i in range(5):
+        for j in range(3):
+            graph.add_edge((i, j), (i, j + 1))
+    for a, b in graph.edges:
+        graph.edges[a, b]["weight"] = float(np.hypot(xy[a][0] - xy[b][0], xy[a][1] - xy[b][1]))
+    homes = [(0, 0), (1, 2), (2, 2), (3, 1)]
+    compounds = frame([shapely.box(xy[h][0] - 2, xy[h][1] - 2, xy[h][0] + 2, xy[h][1] + 2) for h in homes],
+                      households=[100] * 4).to_crs("EPSG:4326")
+    result = run("life-circle", {"compounds": compounds, "service_facilities": facilities, "roads": roads},
+                 {"entry_reach_m": 5})
+    w = walks(result)
+    where = {"kindergarten": [(4, 3)], "market": [(2, 0)], "bus_stop": [(0, 3)], "health_centre": [(4, 1)]}
+    for cat, sources in where.items():
+        dist = nx.multi_source_dijkstra_path_length(graph, sources, weight="weight")
+        for k, home in enumerate(homes, start=1):
+            assert w[(k, cat)].walk_m == pytest.approx(dist[home], abs=0.1), (home, cat)
+            assert not w[(k, cat)].estimated
