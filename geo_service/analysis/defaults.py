@@ -241,3 +241,7 @@ MAX_WALK_M = Param(
 
 LIFE_CIRCLE = (CIRCLE_5_M, CIRCLE_10_M, CIRCLE_15_M, WALK_SPEED, REQUIRED_5, REQUIRED_10, REQUIRED_15,
                FACILITY_STATUSES, DETOUR_FACTOR, SNAP_MAX_M, ENTRY_REACH_M, MAX_WALK_M)
+
+# --------------------------------------------------------------------- city health check (城市体检)
+# No parameters of its own: it counts what the analyses it runs find, with their parameters.
+HEALTH_CHECK = PARKING_GAPS + CHARGING_COVERAGE + WATERLOGGING + HYDRANT_COVERAGE + LIFE_CIRCLE

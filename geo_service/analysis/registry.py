@@ -15,6 +15,7 @@ import geopandas as gpd
 
 from . import defaults as D
 from .charging_coverage import charging_coverage
+from .health_check import health_check
 from .hydrant_coverage import hydrant_coverage
 from .life_circle import life_circle
 from .params import Param, resolve
@@ -111,6 +112,16 @@ REGISTRY: dict[str, Analysis] = {a.name: a for a in (
              "the households each gap affects; per street the share of households in complete circles. Walks the "
              "network cannot answer are straight line x detour factor, flagged estimated.",
              optional_layers=("roads",)),
+    Analysis("health-check", health_check,
+             ("compounds", "parking_facilities", "ebike_charging_sites", "waterlogging_points", "fire_hydrants"),
+             D.HEALTH_CHECK, ("streets", "districts", "indicators"), "城市体检(住房与小区)",
+             "City health check (housing and compounds)",
+             "The 城市体检 housing and compound indicators this data answers, per street and district: parking-space "
+             "gap, compounds without e-bike charging, compounds with waterlogging above the standard, old compounds "
+             "and the share renovated or planned, hydrant coverage, 15-minute and complete life-circle coverage; "
+             "part indicators gives each one's definition and source.",
+             optional_layers=("service_facilities", "roads"),
+             uses=("parking-gaps", "charging-coverage", "waterlogging", "hydrant-coverage", "life-circle")),
 )}
 
 
