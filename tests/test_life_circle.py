@@ -286,3 +286,10 @@ def test_osm_extract_gives_the_walks_networkx_gives(tmp_path):
         for k, home in enumerate(homes, start=1):
             assert w[(k, cat)].walk_m == pytest.approx(dist[home], abs=0.1), (home, cat)
             assert not w[(k, cat)].estimated
+
+
+def test_two_facilities_at_one_node_take_the_shorter_leg():
+    net = RoadNetwork(np.array(RIVER_ROADS, dtype=object))
+    node, _ = net.snap(np.array([pt(600, 0)], dtype=object))
+    dist = net.from_sources(np.r_[node, node], np.array([40.0, 10.0]), 5000)
+    assert dist[node[0]] == pytest.approx(10.0)  # the legs are alternatives, not added up

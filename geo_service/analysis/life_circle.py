@@ -249,7 +249,11 @@ def isochrones(compound: gpd.GeoDataFrame, net: RoadNetwork | None, crs, minutes
             areas.append(shapely.buffer(polys[0], budget / r.detour_factor))
             continue
         lines = net.reachable_lines(dist, budget)
-        areas.append(shapely.union_all(np.r_[shapely.buffer(lines, buffer_m), polys[:1]]))
+        # the 25 m pieces merged into long lines and their collinear vertices dropped: buffering a few long
+        # lines is ~10x faster than uniting hundreds of small buffers
+        merged = shapely.simplify(shapely.line_merge(shapely.multilinestrings(lines)), 0.5)
+        walked = shapely.buffer(merged, buffer_m, quad_segs=4)
+        areas.append(shapely.union(walked, polys[0]))
     table = {"compound_id": np.repeat(compound_m.index.to_numpy()[:1], len(minutes)),
              "minutes": np.asarray(minutes, float), "walk_m": np.asarray(budgets, float),
              "estimated": np.full(len(minutes), dist is None)}

@@ -96,8 +96,8 @@ class RoadNetwork:
         if not n or not len(nodes):
             return out
         legs = np.maximum(np.asarray(legs, float), 1e-9)  # a zero weight would be no edge in a sparse matrix
-        coo = self.graph.tocoo()
-        graph = csr_matrix((np.r_[coo.data, legs], (np.r_[coo.row, np.full(len(nodes), n)], np.r_[coo.col, nodes])),
+        g = self.graph  # append the virtual node's row to the CSR arrays: no conversion, no sort
+        graph = csr_matrix((np.r_[g.data, legs], np.r_[g.indices, nodes], np.r_[g.indptr, g.indptr[-1] + len(nodes)]),
                            shape=(n + 1, n + 1))
         dist = dijkstra(graph, directed=True, indices=n, limit=limit)
         return dist[:n]
@@ -105,7 +105,8 @@ class RoadNetwork:
     def reachable_lines(self, dist: np.ndarray, budget: float) -> np.ndarray:
         """The parts of every edge walkable within ``budget`` given each node's distance: whole edges, and
         partial edges cut at the remaining distance from each reached end."""
-        a, b, w = self.edge_a, self.edge_b, self.edge_w
+        near = np.flatnonzero((dist[self.edge_a] < budget) | (dist[self.edge_b] < budget))
+        a, b, w = self.edge_a[near], self.edge_b[near], self.edge_w[near]
         da, db = dist[a], dist[b]
         from_a = np.clip((budget - da) / w, 0, 1)  # fraction of the edge walkable from a
         from_b = np.clip((budget - db) / w, 0, 1)
