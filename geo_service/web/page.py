@@ -35,14 +35,15 @@ TEXTS = {
            "loading": "加载中…", "report": "小区报告 (PDF)", "item": "API 条目", "summary": "小区概况",
            "zoom_in": "放大后显示", "too_many": "范围内要素过多，请放大", "cluster_hint": "圆中数字为聚合的要素数量",
            "color_by": "着色依据", "none_basemap": "无底图", "yes": "是", "no": "否", "error": "加载失败",
-           "spaces": "个泊位", "radius": "半径", "legend": "图例", "value": "分析值"},
+           "spaces": "个泊位", "radius": "半径", "legend": "图例", "value": "分析值",
+           "isochrones": "步行 5/10/15 分钟范围"},
     "en": {"title": "Residential compound infrastructure", "search": "Search compound names…",
            "no_results": "No compound found", "loading": "Loading…", "report": "Compound report (PDF)",
            "item": "API item", "summary": "Compound summary", "zoom_in": "zoom in to see",
            "too_many": "too many features here; zoom in", "cluster_hint": "numbers count the features grouped",
            "color_by": "Colour by", "none_basemap": "No basemap", "yes": "Yes", "no": "No",
            "error": "failed to load", "spaces": "spaces", "radius": "radius", "legend": "Legend",
-           "value": "analysis value"},
+           "value": "analysis value", "isochrones": "Walk 5/10/15 minutes"},
 }
 
 
