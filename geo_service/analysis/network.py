@@ -75,18 +75,21 @@ class RoadNetwork:
         return node, dist
 
     def entrances(self, polygons: np.ndarray, reach_m: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """(polygon position, node, leg) of every node within ``reach_m`` of each polygon (inside: leg 0);
-        a polygon with none gets its nearest node, however far (the caller judges coverage by the leg)."""
+        """(polygon position, node, leg) of every node within ``reach_m`` of each polygon (inside: leg 0); a
+        polygon with none takes the nodes within ``reach_m`` of its nearest one, however far (the caller
+        judges coverage by the leg), so equally near nodes all count and no tie is broken by chance."""
         if not len(self) or not len(polygons):
             empty = np.empty(0, dtype=np.int64)
             return empty, empty, np.empty(0)
         pi, ni = self._tree.query(polygons, predicate="dwithin", distance=reach_m)
-        leg = shapely.distance(polygons[pi], self.nodes[ni])
         lonely = np.setdiff1d(np.arange(len(polygons)), pi)
         if len(lonely):
-            (li, ln), ld = self._tree.query_nearest(polygons[lonely], return_distance=True, all_matches=False)
-            pi, ni, leg = np.r_[pi, lonely[li]], np.r_[ni, ln], np.r_[leg, ld]
-        return pi, ni, leg
+            (li, _), nearest = self._tree.query_nearest(polygons[lonely], return_distance=True, all_matches=False)
+            far = np.zeros(len(polygons))
+            far[lonely[li]] = nearest + reach_m
+            lp, ln = self._tree.query(polygons[lonely], predicate="dwithin", distance=far[lonely])
+            pi, ni = np.r_[pi, lonely[lp]], np.r_[ni, ln]
+        return pi, ni, shapely.distance(polygons[pi], self.nodes[ni])
 
     def from_sources(self, nodes: np.ndarray, legs: np.ndarray, limit: float) -> np.ndarray:
         """Walking distance from the nearest source to every node (a source costs its leg to start); inf
