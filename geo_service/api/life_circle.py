@@ -15,8 +15,10 @@ from ..analysis import output
 from ..analysis.frames import choose_crs
 from ..analysis.life_circle import isochrones, road_network
 from ..analysis.registry import get
+from .compound_models import ERRORS
 from .compounds import COMPOUNDS, CompoundId, GeoJSONResponse
 from .errors import ApiError
+from .heavy import heavy
 from .responses import GEOJSON
 
 router = APIRouter()
@@ -35,6 +37,7 @@ def _minutes(text: str) -> list[float]:
 
 
 @router.get("/compounds/{compound_id}/isochrones", tags=["Compounds"], response_class=GeoJSONResponse,
+            responses=ERRORS,
             summary="Walkable areas of a compound within 5/10/15 minutes (GB 50180-2018 life circles)")
 def compound_isochrones(
     request: Request,
@@ -52,7 +55,9 @@ def compound_isochrones(
     net = None
     if version is not None:
         key = ("walking-network", version, crs.to_string())
-        net = request.app.state.analysis_cache.get(key, lambda: road_network(store.frame(ROADS), crs))
+        # the first request per roads version builds the graph (seconds on a city): a heavy-work slot
+        net = request.app.state.analysis_cache.get(
+            key, lambda: heavy(request, lambda: road_network(store.frame(ROADS), crs)))
     areas = isochrones(compound, net, crs, values, **params)
     areas["geometry"] = shapely.set_precision(areas.geometry.values, 1e-6)
     return GeoJSONResponse(output.feature_collection(areas, {"compound": feat["id"]}), media_type=GEOJSON)
