@@ -234,6 +234,11 @@ def _analysis_schemes() -> dict[str, Scheme]:
             "waterlogging", Title("达标积水点数", "Waterlogging points"), "waterlogged_points", (1, 2, 4),
             (good, fair, poor, bad), integer=True, analysis="waterlogging",
             labels=(Title("无", "None"), Title("1", "1"), Title("2–3", "2–3"), Title("≥ 4", "≥ 4"))),
+        "life-circle": numeric_scheme(
+            "life-circle", Title("生活圈设施完整度", "Life-circle completeness"), "completeness", (0.5, 0.75, 0.99995),
+            (bad, poor, fair, good), integer=False, analysis="life-circle",
+            labels=(Title("< 50%", "< 50%"), Title("50–75%", "50–75%"), Title("75–100%", "75–100%"),
+                    Title("全部达标", "Complete"))),
     }
 
 

@@ -10,12 +10,13 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+import shapely
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from geo_service.analysis.registry import REGISTRY
 
-from .test_analysis_support import GK, layer, pt, square
+from .test_analysis_support import GK, X0, Y0, layer, pt, square
 
 STEP = 10.37
 ODD = {"radius_m": 147.3, "walk_m": 503.7, "reach_m": 97.3, "near_m": 47.3, "eps_m": 297.3}
@@ -55,8 +56,18 @@ def scenes(draw) -> dict[str, list]:
                 "events_per_year": draw(st.integers(1, 6)),
                 "cause": draw(st.sampled_from(["external_backflow", "internal_drainage", "other"]))}, pt(x, y))
               for x, y in _grid(draw, n["points"])]
+    facilities = [({"category": draw(st.sampled_from(["kindergarten", "market", "park", "primary_school"])),
+                    "status": draw(st.sampled_from(["working", "working", "closed"]))}, pt(x, y))
+                  for x, y in _grid(draw, draw(st.integers(0, 10)))]
+    # streets in the gaps between the compounds' cells (some missing): walks go round
+    gaps = [(k * 40 + 35) * STEP for k in range(4)]
+    roads = [({"highway": "tertiary"}, shapely.LineString([(X0 + g, Y0), (X0 + g, Y0 + 160 * STEP)]))
+             for g in gaps if draw(st.booleans())]
+    roads += [({"highway": "tertiary"}, shapely.LineString([(X0, Y0 + g), (X0 + 160 * STEP, Y0 + g)]))
+              for g in gaps if draw(st.booleans())]
     return {"compounds": compounds, "fire_hydrants": hydrants, "parking_facilities": lots,
-            "ebike_charging_sites": sites, "waterlogging_points": points}
+            "ebike_charging_sites": sites, "waterlogging_points": points, "service_facilities": facilities,
+            "roads": roads}
 
 
 def _frames(scene: dict[str, list], crs: str = "EPSG:4326", order: np.random.Generator | None = None):

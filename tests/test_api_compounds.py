@@ -97,7 +97,7 @@ def test_assets_inside(client):
     assert body["compound"]["id"] == 1 and body["compound"]["name"] == "梅陇三村"
     assert body["compound"]["properties"]["households"] == 1500
     assert body["counts"] == {"ebike_charging_sites": 2, "fire_hydrants": 2, "parking_facilities": 2,
-                              "waterlogging_points": 1}
+                              "waterlogging_points": 1, "service_facilities": 0}
     hydrants = body["layers"]["fire_hydrants"]
     assert hydrants["type"] == "FeatureCollection"
     assert sorted(f["id"] for f in hydrants["features"]) == [1, 2]  # the corner one touches: it counts
@@ -108,7 +108,7 @@ def test_assets_with_buffer(client):
     body = client.get("/compounds/1/assets", params={"buffer_m": 100}).json()
     assert body["buffer_m"] == 100
     assert body["counts"] == {"ebike_charging_sites": 2, "fire_hydrants": 3, "parking_facilities": 3,
-                              "waterlogging_points": 2}
+                              "waterlogging_points": 2, "service_facilities": 0}
     narrow = client.get("/compounds/1/assets", params={"buffer_m": 55}).json()["counts"]
     assert narrow["fire_hydrants"] == 3 and narrow["parking_facilities"] == 2  # 50 m in, 60 m out
 
@@ -151,7 +151,7 @@ def test_summary(client):
     assert s["per_100_households"] == {"ebike_charging_sites": round(200 / 1500, 2),
                                        "fire_hydrants": round(200 / 1500, 2),
                                        "parking_facilities": round(200 / 1500, 2),
-                                       "waterlogging_points": round(100 / 1500, 2)}
+                                       "waterlogging_points": round(100 / 1500, 2), "service_facilities": 0.0}
     # 200 spaces of the compound + its own car park (120); the public lot and the one across the road don't count
     assert s["parking"] == {"compound_spaces": 200, "facilities": 1, "facilities_capacity": 120, "supply": 200,
                             "per_household": round(200 / 1500, 3)}

@@ -8,9 +8,10 @@ from geo_service.catalog import CatalogError, load_catalog, load_layer
 from geo_service.settings import Settings, default_layers_dir
 
 
-def test_five_layers_with_design_fields(catalog):
+def test_design_layers_with_design_fields(catalog):
     assert catalog.ids() == ["compounds", "ebike_charging_sites", "fire_hydrants", "parking_agreements",
-                             "parking_facilities", "renovation_plans", "waterlogging_points"]  # issue 16: +2
+                             "parking_facilities", "renovation_plans", "roads", "service_facilities",
+                             "waterlogging_points"]  # issue 16: plans and agreements; issue 17: roads, facilities
     compounds = catalog.get("compounds")
     assert set(compounds.geometry_types) == {"Polygon", "MultiPolygon"}
     for f in ["name", "district", "street", "build_year", "households", "housing_type", "parking_spaces",
@@ -22,6 +23,8 @@ def test_five_layers_with_design_fields(catalog):
     assert hydrants.title.zh == "消火栓"
     assert catalog.get("waterlogging_points").field("depth_cm").unit == "cm"
     assert catalog.get("parking_facilities").field("kind").required
+    assert catalog.get("service_facilities").field("category").aliases["clinic"] == "health_station"
+    assert catalog.get("roads").geometry_types == ("LineString", "MultiLineString")
 
 
 def test_unknown_layer_lists_the_catalog(catalog):

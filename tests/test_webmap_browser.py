@@ -147,6 +147,27 @@ def test_clicking_a_compound_opens_its_popup(server, page):
     assert f"{server.base}/reports/compounds/{m.id}.pdf" in links
 
 
+def test_compound_panel_draws_its_walking_isochrones(server, page):
+    m = server.meilong
+    open_map(page, server.base + "/map?layers=compounds")
+    page.evaluate(f"void window.compoundMap.map.setView([{m.inside.y}, {m.inside.x}], 15, {{animate: false}})")
+    page.wait_for_timeout(300)
+    idle(page)
+    point = page.evaluate(f"window.compoundMap.map.latLngToContainerPoint([{m.inside.y}, {m.inside.x}])")
+    box = page.locator(".folium-map").bounding_box()
+    page.mouse.click(box["x"] + point["x"], box["y"] + point["y"])
+    button = page.locator(".cgis-panel button.cgis-iso")
+    button.wait_for()
+    before = map_pixels(page)
+    with page.expect_response(lambda r: f"/compounds/{m.id}/isochrones" in r.url and r.status == 200):
+        button.click()
+    page.wait_for_timeout(300)
+    idle(page)
+    assert page.evaluate("window.compoundMap.isoGroup.getLayers().length") == 3
+    assert changed_pixels(before, map_pixels(page)) > 5_000  # the walkable areas are on the map
+    assert page.errors == []
+
+
 def test_search_zooms_to_the_compound(server, page):
     m = server.meilong
     open_map(page, server.base + "/map")

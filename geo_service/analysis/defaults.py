@@ -182,3 +182,71 @@ PLAN_YEAR = Param(
 RENOVATION_OWN = (WEIGHT_PARKING, WEIGHT_DRAINAGE, WEIGHT_FIRE, WEIGHT_CHARGING, ELIGIBLE_BEFORE_YEAR,
                   DEMONSTRATION_SHARE, UPGRADE_SHARE, NEED_THRESHOLD, NET_OF_SHARING, PLAN_YEAR)
 RENOVATION_PRIORITIES = RENOVATION_OWN + SHARED_PARKING + HYDRANT_COVERAGE + CHARGING_COVERAGE + WATERLOGGING
+
+# ---------------------------------------------------------------------- 15-minute life circle
+# GB 50180-2018 城市居住区规划设计标准: §3.0.4 and Table 3.0.4 set the circles by walking distance
+# (5-minute 300 m, 10-minute 500 m, 15-minute 800-1,000 m; walking speed about 60 m/min, §2.0.2-2.0.4
+# terms); Appendix B Table B.0.1 (配套设施设置规定) lists the facilities each circle must have (▲) and
+# Appendix C Tables C.0.1/C.0.2 give their service radii. The categories below are the
+# service_facilities values (layers/service_facilities.yaml) the data can show; a category is judged
+# against the radius of the circle whose list names it.
+_GB50180 = "GB 50180-2018 §3.0.4 Table 3.0.4"
+CIRCLE_5_M = Param(
+    "circle_5_m", float, 300.0, minimum=50, maximum=5000, source=f"{_GB50180}: 5-minute circle, 300 m walk",
+    description="walking distance of the 5-minute life circle, metres")
+CIRCLE_10_M = Param(
+    "circle_10_m", float, 500.0, minimum=50, maximum=5000, source=f"{_GB50180}: 10-minute circle, 500 m walk",
+    description="walking distance of the 10-minute life circle, metres")
+CIRCLE_15_M = Param(
+    "circle_15_m", float, 1000.0, minimum=50, maximum=5000,
+    source=f"{_GB50180}: 15-minute circle, 800-1,000 m walk (upper bound; Shanghai 2016 guideline: 800-1,000 m)",
+    description="walking distance of the 15-minute life circle, metres")
+WALK_SPEED = Param(
+    "walk_speed_m_per_min", float, 60.0, minimum=10, maximum=200,
+    source="GB 50180-2018 §2.0.2-2.0.4 (planning walking speed about 60 m/min: 15 min ≈ 1,000 m)",
+    description="walking speed that turns minutes into metres for isochrones of other than 5/10/15 minutes")
+REQUIRED_5 = Param(
+    "required_5", str, "kindergarten,elderly_day_care,community_service_station,health_station,"
+                        "convenience_store,fitness_ground",
+    source="GB 50180-2018 Appendix B Table B.0.1, 5-minute column (▲: 幼儿园, 老年人日间照料中心, 社区服务站, "
+           "社区卫生服务站, 社区商业网点, 室外综合健身场地); Table C.0.2 radius ≤ 300 m",
+    description="facility categories a compound must reach within circle_5_m (comma-separated)")
+REQUIRED_10 = Param(
+    "required_10", str, "primary_school,market,sports_ground,bus_stop",
+    source="GB 50180-2018 Appendix B Table B.0.1, 10-minute column (▲: 小学, 菜市场或生鲜超市, 中型多功能运动场地; "
+           "公交车站 per Table C.0.1 radius ≤ 500 m)",
+    description="facility categories a compound must reach within circle_10_m (comma-separated)")
+REQUIRED_15 = Param(
+    "required_15", str, "middle_school,health_centre,sports_centre,culture_centre,community_centre,"
+                         "nursing_home,park",
+    source="GB 50180-2018 Appendix B Table B.0.1, 15-minute column (▲: 初中, 社区卫生服务中心, 大型多功能运动场地, "
+           "文化活动中心, 社区服务中心(街道级), 养老院); §4.0.4 Table 4.0.4 居住区公园; Table C.0.1 radius ≤ 1,000 m",
+    description="facility categories a compound must reach within circle_15_m (comma-separated)")
+FACILITY_STATUSES = Param(
+    "facility_statuses", str, "working",
+    source="issue 17: only working facilities serve (closed, planned, under construction do not)",
+    description="service_facilities statuses that count (facilities without a status count too)")
+DETOUR_FACTOR = Param(
+    "detour_factor", float, 1.4, minimum=1, maximum=5,
+    source="planning judgement: urban walking routes are typically 1.2-1.4 x the straight line (route "
+           "directness); 1.4 errs on the side of a gap",
+    description="where no road network covers a compound or facility: walk = straight line x this (flagged)")
+SNAP_MAX_M = Param(
+    "snap_max_m", float, 200.0, minimum=0, maximum=5000,
+    source="planning judgement: farther than this from any road node, the network does not cover a place",
+    description="a compound or facility farther than this from the network is routed by the detour factor")
+ENTRY_REACH_M = Param(
+    "entry_reach_m", float, 30.0, minimum=0, maximum=500,
+    source="planning judgement: a road within 30 m of a compound's boundary serves it (kerb + setback)",
+    description="road nodes this close to a compound's boundary (or inside it) are its entrances")
+MAX_WALK_M = Param(
+    "max_walk_m", float, 3000.0, minimum=100, maximum=20000,
+    source="numerical: bounds Dijkstra; a nearest facility farther than this is reported as beyond it",
+    description="longest walk searched, metres")
+
+LIFE_CIRCLE = (CIRCLE_5_M, CIRCLE_10_M, CIRCLE_15_M, WALK_SPEED, REQUIRED_5, REQUIRED_10, REQUIRED_15,
+               FACILITY_STATUSES, DETOUR_FACTOR, SNAP_MAX_M, ENTRY_REACH_M, MAX_WALK_M)
+
+# --------------------------------------------------------------------- city health check (城市体检)
+# No parameters of its own: it counts what the analyses it runs find, with their parameters.
+HEALTH_CHECK = PARKING_GAPS + CHARGING_COVERAGE + WATERLOGGING + HYDRANT_COVERAGE + LIFE_CIRCLE

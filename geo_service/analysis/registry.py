@@ -15,7 +15,9 @@ import geopandas as gpd
 
 from . import defaults as D
 from .charging_coverage import charging_coverage
+from .health_check import health_check
 from .hydrant_coverage import hydrant_coverage
+from .life_circle import life_circle
 from .params import Param, resolve
 from .parking_gaps import parking_gaps
 from .renovation_priorities import renovation_priorities
@@ -103,6 +105,23 @@ REGISTRY: dict[str, Analysis] = {a.name: a for a in (
              "the quotas (demonstration >= 10 %, upgrade >= 40 %).",
              optional_layers=("roads", "parking_agreements", "renovation_plans"),
              uses=("parking-gaps", "shared-parking", "hydrant-coverage", "charging-coverage", "waterlogging")),
+    Analysis("life-circle", life_circle, ("compounds", "service_facilities"), D.LIFE_CIRCLE,
+             ("compounds", "walks", "streets", "gaps"), "15分钟社区生活圈", "15-minute life circle",
+             "Per compound and facility category (GB 50180-2018): the walk along the roads to the nearest working "
+             "facility, whether it lies within its 5/10/15-minute circle, required categories met per circle and "
+             "the households each gap affects; per street the share of households in complete circles. Walks the "
+             "network cannot answer are straight line x detour factor, flagged estimated.",
+             optional_layers=("roads",)),
+    Analysis("health-check", health_check,
+             ("compounds", "parking_facilities", "ebike_charging_sites", "waterlogging_points", "fire_hydrants"),
+             D.HEALTH_CHECK, ("streets", "districts", "indicators"), "城市体检(住房与小区)",
+             "City health check (housing and compounds)",
+             "The 城市体检 housing and compound indicators this data answers, per street and district: parking-space "
+             "gap, compounds without e-bike charging, compounds with waterlogging above the standard, old compounds "
+             "and the share renovated or planned, hydrant coverage, 15-minute and complete life-circle coverage; "
+             "part indicators gives each one's definition and source.",
+             optional_layers=("service_facilities", "roads"),
+             uses=("parking-gaps", "charging-coverage", "waterlogging", "hydrant-coverage", "life-circle")),
 )}
 
 

@@ -39,7 +39,7 @@ from .frames import (
 from .params import split_list
 from .parking_gaps import GapRules, compute_gaps
 from .result import AnalysisResult
-from .road_distance import RoadNetwork
+from .road_distance import pair_distances
 
 
 def candidate_lots(facilities_m: gpd.GeoDataFrame, share_kinds: str, flagged_kinds: str) -> np.ndarray:
@@ -63,7 +63,7 @@ def walking_pairs(compounds_m: gpd.GeoDataFrame, lots_m: gpd.GeoDataFrame, roads
         origins = starts[ci]
         if measure_from == "edge":  # leave the compound where it is nearest to the lot
             origins = shapely.get_point(shapely.shortest_line(origins, ends), 0)
-        dist = RoadNetwork(geometries(roads_m)).pair_distances(origins, ends, walk_m)
+        dist = pair_distances(geometries(roads_m), origins, ends, walk_m)
     else:
         dist = shapely.distance(starts[ci], lots[li])
     keep = np.isfinite(dist) & (dist <= walk_m)

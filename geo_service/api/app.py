@@ -30,6 +30,7 @@ from . import (
     compounds,
     edits,
     items,
+    life_circle,
     login,
     openapi,
     programme,
@@ -152,8 +153,8 @@ def create_app(settings: Settings | None = None, store: FeatureStore | None = No
     read_deps = [Depends(auth.require_reader)] if guarded else []
     catalog = services.store.catalog
     for router in (capabilities.build_router(guarded), collections.build_router(catalog, guarded),
-                   items.build_router(catalog, guarded), compounds.router, analysis.router, tiles.router,
-                   webmap.router, reports.router, programme.router):
+                   items.build_router(catalog, guarded), compounds.router, life_circle.router, analysis.router,
+                   tiles.router, webmap.router, reports.router, programme.router):
         app.include_router(router, dependencies=read_deps)
     app.include_router(edits.router)
     app.include_router(capabilities.build_open_router())

@@ -33,6 +33,7 @@ CONFORMANCE: list[str] = []
 COMPOUNDS = "compounds"
 HYDRANTS = "fire_hydrants"
 PARKING = "parking_facilities"
+ROADS = "roads"  # the walking network runs past compounds: not an asset of one
 MAX_BUFFER_M = 2000.0
 MAX_NEAREST_M = 50_000.0  # the cap of FeatureStore.nearest
 MAX_K = 100
@@ -57,8 +58,8 @@ def _store(request: Request) -> FeatureStore:
 
 
 def _asset_layers(store: FeatureStore, layers: str | None) -> list[str]:
-    """Asset layers to report: all but compounds, or the comma-separated subset asked for."""
-    available = [spec.id for spec in store.catalog if spec.id != COMPOUNDS and spec.is_asset]
+    """Asset layers to report: all but compounds and the walking network, or the comma-separated subset asked for."""
+    available = [spec.id for spec in store.catalog if spec.id not in (COMPOUNDS, ROADS) and spec.is_asset]
     if layers is None:
         return available
     wanted = list(dict.fromkeys(p.strip() for p in layers.split(",") if p.strip()))

@@ -7,7 +7,8 @@ from typing import NamedTuple
 DEFAULT_SEED = 20240601
 METRIC_CRS = "EPSG:32651"  # UTM 51N covers Shanghai (120-126E): metres for layout, areas and distances
 ORIGIN_LONLAT = (121.40, 31.12)  # between 梅陇镇, 古美路街道 and 莘庄镇, 闵行区
-LAYER_IDS = ("compounds", "waterlogging_points", "parking_facilities", "ebike_charging_sites", "fire_hydrants")
+LAYER_IDS = ("compounds", "waterlogging_points", "parking_facilities", "ebike_charging_sites", "fire_hydrants",
+             "roads", "service_facilities")
 
 # ---- layout (metres) -------------------------------------------------------------------------
 STREETS_PER_SCALE = 4  # street tiles per unit of scale: scale 1 = four 街道/镇 of one district

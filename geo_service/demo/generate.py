@@ -13,6 +13,7 @@ from .charging import ebike
 from .city import City
 from .compounds import compounds, describe_compounds
 from .constants import DEFAULT_SEED, LAYER_IDS
+from .facilities import life_circle_layers
 from .hydrants import hydrants
 from .names import name_compounds
 from .parking import parking
@@ -39,6 +40,7 @@ def build_demo(scale: float = 1.0, seed: int = DEFAULT_SEED) -> dict[str, gpd.Ge
         "parking_facilities": parking(city),
         "ebike_charging_sites": ebike(city),
         "fire_hydrants": hydrants(city),
+        **life_circle_layers(city, seed),
     }
     return {layer: frames[layer] for layer in LAYER_IDS}
 

@@ -59,6 +59,41 @@ bad relation never refuses a whole extract.
 Feature ids: OSM node/way/relation ids overlap between types, so none are kept; the store assigns
 ids. Refresh an OSM-derived layer with ``--mode replace``. Tag values that the layer's types
 cannot use (e.g. ``capacity=~50``, ``check_date=2023``) are left empty and counted in a warning.
+
+Life-circle layers (GB 50180-2018 facilities and the walking network):
+
+=====================  =====================================  =================================================
+layer                  OSM features                           fields
+=====================  =====================================  =================================================
+service_facilities     nodes and areas (areas become their    category <- amenity=kindergarten/childcare ->
+                       representative point) with one of the  kindergarten; school -> primary_school, or
+                       tags in the next column                middle_school when isced:level=2/3 or the name
+                                                              has 中学/初中; clinic/doctors -> health_station,
+                                                              or health_centre when healthcare=centre or the
+                                                              name has 卫生服务中心; hospital; pharmacy;
+                                                              marketplace -> market; community_centre;
+                                                              arts_centre -> culture_centre; social_facility
+                                                              -> nursing_home (social_facility=nursing_home/
+                                                              assisted_living), elderly_day_care (day_care or
+                                                              social_facility:for=senior), else
+                                                              community_service_station; shop=supermarket/
+                                                              greengrocer -> market; shop=convenience ->
+                                                              convenience_store; leisure=park -> park;
+                                                              leisure=pitch/fitness_station -> fitness_ground;
+                                                              leisure=sports_centre -> sports_centre;
+                                                              highway=bus_stop -> bus_stop.
+                                                              name; capacity <- capacity; status: closed if
+                                                              disused=yes, opening_hours=closed or a
+                                                              disused:* tag, under_construction if
+                                                              construction=yes, else working.
+roads                  ways with highway=* a pedestrian may   name; highway <- the class (primary, secondary,
+                       use: not motorway(_link), construction tertiary, residential (+ living_street,
+                       , proposed, raceway, bus_guideway,     unclassified), service, footway (+ sidewalk,
+                       abandoned; not foot=no; not access=no  crossing, cycleway), path (+ track, bridleway),
+                       /private unless foot=yes/designated/   pedestrian, steps; anything else -> other).
+                       permissive; trunk(_link) only with     width_m <- width; sidewalk <- sidewalk (no/none
+                       such a foot tag or a sidewalk.         -> false, any other value -> true).
+=====================  =====================================  =================================================
 """
 
 from __future__ import annotations
@@ -194,6 +229,8 @@ def _osm_id(layer: str, tags: dict[str, str]) -> str | None:
     """The element's OSM id as ``node/1``, ``way/2`` or ``relation/3``: the source id of what it becomes."""
     if layer == "points":
         return f"node/{tags['osm_id']}" if tags.get("osm_id") else None
+    if layer == "lines":  # GDAL's lines layer holds ways only
+        return f"way/{tags['osm_id']}" if tags.get("osm_id") else None
     if tags.get("osm_way_id"):
         return f"way/{tags['osm_way_id']}"
     return f"relation/{tags['osm_id']}" if tags.get("osm_id") else None
@@ -354,6 +391,120 @@ def _charging(path: Path, warnings: list[str]) -> gpd.GeoDataFrame:
     return _frame(rows, geoms)
 
 
+# ------------------------------------------------------------------ life circles (facilities, roads)
+
+_AMENITY_CATEGORY = {
+    "kindergarten": "kindergarten", "childcare": "kindergarten", "hospital": "hospital", "pharmacy": "pharmacy",
+    "marketplace": "market", "community_centre": "community_centre", "arts_centre": "culture_centre",
+}
+_SHOP_CATEGORY = {"supermarket": "market", "greengrocer": "market", "convenience": "convenience_store"}
+_LEISURE_CATEGORY = {"park": "park", "pitch": "fitness_ground", "fitness_station": "fitness_ground",
+                     "sports_centre": "sports_centre"}
+
+
+def _school(tags: dict[str, str]) -> str:
+    name = tags.get("name", "") + tags.get("name:zh", "")
+    level = tags.get("isced:level", "")
+    return "middle_school" if "中学" in name or "初中" in name or level[:1] in ("2", "3") else "primary_school"
+
+
+def _clinic(tags: dict[str, str]) -> str:
+    centre = tags.get("healthcare") == "centre" or "卫生服务中心" in tags.get("name", "")
+    return "health_centre" if centre else "health_station"
+
+
+def _social(tags: dict[str, str]) -> str:
+    kind = tags.get("social_facility", "")
+    if kind in ("nursing_home", "assisted_living"):
+        return "nursing_home"
+    if kind == "day_care" or tags.get("social_facility:for") == "senior":
+        return "elderly_day_care"
+    return "community_service_station"
+
+
+def facility_category(tags: dict[str, str]) -> str | None:
+    """The GB 50180-2018 facility category of an OSM element, None when it is not one."""
+    amenity = tags.get("amenity", "")
+    if amenity == "school":
+        return _school(tags)
+    if amenity in ("clinic", "doctors"):
+        return _clinic(tags)
+    if amenity == "social_facility":
+        return _social(tags)
+    if amenity in _AMENITY_CATEGORY:
+        return _AMENITY_CATEGORY[amenity]
+    if tags.get("shop") in _SHOP_CATEGORY:
+        return _SHOP_CATEGORY[tags["shop"]]
+    if tags.get("leisure") in _LEISURE_CATEGORY:
+        return _LEISURE_CATEGORY[tags["leisure"]]
+    return "bus_stop" if tags.get("highway") == "bus_stop" else None
+
+
+def _facility_status(tags: dict[str, str]) -> str:
+    if (_yes(tags, "disused") or tags.get("opening_hours", "").strip().lower() == "closed"
+            or any(k.startswith("disused:") for k in tags)):
+        return "closed"
+    return "under_construction" if _yes(tags, "construction") else "working"
+
+
+def _facilities(path: Path, warnings: list[str]) -> gpd.GeoDataFrame:
+    keys = ("amenity", "shop", "leisure")
+    likes = " OR ".join(f"other_tags LIKE '%\"{k}\"=>%'" for k in keys)
+    points = _read(path, "points", f"highway = 'bus_stop' OR {likes}")
+    areas = _read(path, "multipolygons", " OR ".join(f"{k} IS NOT NULL" for k in keys))
+    found = pd.concat([points, areas], ignore_index=True)
+    rows, geoms = [], []
+    for tags, osm_id, geom in zip(found["tags"], found["osm_id"], found.geometry, strict=True):
+        category = facility_category(tags)
+        if category is None:
+            continue
+        rows.append({"osm_id": osm_id, "category": category, "name": tags.get("name") or tags.get("name:zh"),
+                     "capacity": tags.get("capacity"), "status": _facility_status(tags)})
+        geoms.append(geom if geom.geom_type == "Point" else shapely.point_on_surface(geom))
+    return _frame(rows, geoms)
+
+
+_NOT_WALKABLE = {"motorway", "motorway_link", "construction", "proposed", "raceway", "bus_guideway", "abandoned"}
+_FOOT_OK = {"yes", "designated", "permissive"}
+_ROAD_CLASS = {
+    "primary": "primary", "primary_link": "primary", "secondary": "secondary", "secondary_link": "secondary",
+    "tertiary": "tertiary", "tertiary_link": "tertiary", "residential": "residential",
+    "living_street": "residential", "unclassified": "residential", "service": "service", "footway": "footway",
+    "sidewalk": "footway", "crossing": "footway", "cycleway": "footway", "path": "path", "track": "path",
+    "bridleway": "path", "pedestrian": "pedestrian", "steps": "steps",
+}
+
+
+def walkable(tags: dict[str, str]) -> bool:
+    """Whether a pedestrian may use a highway=* way (the rules in this module's table)."""
+    highway = tags.get("highway", "")
+    foot = tags.get("foot", "").strip().lower()
+    if not highway or highway in _NOT_WALKABLE or foot == "no":
+        return False
+    if tags.get("access", "").strip().lower() in ("no", "private") and foot not in _FOOT_OK:
+        return False
+    if highway in ("trunk", "trunk_link"):
+        return foot in _FOOT_OK or tags.get("sidewalk", "no").strip().lower() not in ("no", "none", "")
+    return True
+
+
+def _roads(path: Path, warnings: list[str]) -> gpd.GeoDataFrame:
+    found = _read(path, "lines", "highway IS NOT NULL")
+    rows, geoms, skipped = [], [], 0
+    for tags, osm_id, geom in zip(found["tags"], found["osm_id"], found.geometry, strict=True):
+        if not walkable(tags):
+            skipped += 1
+            continue
+        sidewalk = tags.get("sidewalk", "").strip().lower()
+        rows.append({"osm_id": osm_id, "name": tags.get("name"), "width_m": tags.get("width"),
+                     "highway": _ROAD_CLASS.get(tags["highway"], "other"),
+                     "sidewalk": {"no": False, "none": False, "": None}.get(sidewalk, True)})
+        geoms.append(geom)
+    if skipped:
+        warnings.append(f"{skipped} highway way(s) skipped as not walkable (motorway, foot=no, private, ...)")
+    return _frame(rows, geoms)
+
+
 def _frame(rows: list[dict[str, Any]], geoms: list) -> gpd.GeoDataFrame:
     table = pd.DataFrame(rows, dtype=object)  # keep None as None (validation types the columns)
     return gpd.GeoDataFrame(table, geometry=gpd.GeoSeries(geoms, crs="EPSG:4326"), crs="EPSG:4326")
@@ -364,6 +515,8 @@ MAPPERS: dict[str, Callable[[Path, list[str]], gpd.GeoDataFrame]] = {
     "fire_hydrants": _hydrants,
     "parking_facilities": _parking,
     "ebike_charging_sites": _charging,
+    "service_facilities": _facilities,
+    "roads": _roads,
 }
 
 

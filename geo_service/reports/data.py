@@ -29,6 +29,8 @@ SCOPES = ("compound", "street", "district")
 COMPOUNDS = "compounds"
 REACH_PARAMS = ("walk_m", "radius_m", "reach_m", "near_m")  # how far from a compound an asset can matter
 MIN_MARGIN_M = 300.0  # a map shows at least this much around the compounds
+# Walks to services leave the compounds' surroundings: these layers are read out to the 15-minute circle.
+WALK_LAYERS, WALK_REACH_PARAM = ("roads", "service_facilities"), "circle_15_m"
 METRES_PER_DEGREE = 111_320.0
 CACHE_ENTRIES = 4  # analysed streets a process keeps for the pages that follow
 _CACHE: dict[tuple, ReportData] = {}
@@ -153,10 +155,20 @@ def expanded_bbox(frame: gpd.GeoDataFrame, metres: float) -> tuple[float, float,
     return minx - dlon, max(miny - dlat, -90.0), maxx + dlon, min(maxy + dlat, 90.0)
 
 
-def read_context(store: FeatureStore, compounds: gpd.GeoDataFrame, metres: float) -> dict[str, gpd.GeoDataFrame]:
-    """Every catalog layer's features in the compounds' bounding box grown by ``metres``."""
+def walk_margin_m(params: dict[str, dict[str, Any]], metres: float) -> float:
+    """How far around the compounds the walking network and facilities are read (see WALK_LAYERS)."""
+    reach = [float(p[WALK_REACH_PARAM]) + 100.0 for p in params.values() if WALK_REACH_PARAM in p]
+    return max([metres, *reach])
+
+
+def read_context(store: FeatureStore, compounds: gpd.GeoDataFrame, metres: float,
+                 walk_metres: float | None = None) -> dict[str, gpd.GeoDataFrame]:
+    """Every catalog layer's features in the compounds' bounding box grown by ``metres`` (the walking
+    layers by ``walk_metres`` when given)."""
     bbox = expanded_bbox(compounds, metres)
-    return {spec.id: store.query(spec.id, _around(spec, compounds, bbox)).features for spec in store.catalog}
+    wide = expanded_bbox(compounds, walk_metres) if walk_metres else bbox
+    return {spec.id: store.query(spec.id, _around(spec, compounds, wide if spec.id in WALK_LAYERS else bbox)).features
+            for spec in store.catalog}
 
 
 def _around(spec, compounds: gpd.GeoDataFrame, bbox) -> Query:
@@ -226,7 +238,8 @@ def gather(store: FeatureStore, scope: Scope, settings_params: dict | None = Non
 
 def _analysed(store: FeatureStore, scope: Scope, title: str, compounds: gpd.GeoDataFrame, versions: dict[str, int],
               params: dict[str, dict[str, Any]], metric_crs: str | None) -> ReportData:
-    context = read_context(store, compounds, margin_m(params))
+    margin = margin_m(params)
+    context = read_context(store, compounds, margin, walk_margin_m(params, margin))
     results = run_analyses(compounds, context, params, metric_crs)
     crs = next((r.metric_crs for r in results.values() if r.metric_crs), metric_crs)
     return ReportData(scope, title, compounds, context, results, versions, params, crs,

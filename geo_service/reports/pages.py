@@ -48,6 +48,7 @@ from .static_map import (
 
 PNG_DPI = 150
 SUMMARY_ROWS = 28  # ranked-table rows per page
+HEALTH_ROWS = 20  # streets on the health-check page (a district's total row follows)
 LABEL_CHARS = 16  # a compound's name on a map: longer ones end in an ellipsis (the tables keep them whole)
 TOC_ROWS, TOC_COLUMNS = 38, 3  # contents entries per column, columns per page
 UNCOVERED = "#c62828"
@@ -116,13 +117,14 @@ def snapshot(versions: dict[str, int]) -> str:
 
 @dataclass(frozen=True)
 class Page:
-    kind: str  # cover, summary, toc or compound
+    kind: str  # cover, summary, health, toc or compound
     number: int  # 1-based
     index: int = 0  # n-th page of its kind (summary/toc), or the compound id (compound)
 
 
 def plan_pages(data: ReportData) -> list[Page]:
-    """All pages in order, numbered: an atlas is cover, ranked table, contents, then one page per compound."""
+    """All pages in order, numbered: an atlas is cover, ranked table, contents, one page per compound, then
+    the city health-check table."""
     if not data.scope.atlas:
         return [Page("compound", 1, data.pages[0])]
     n = len(data.pages)
@@ -130,6 +132,8 @@ def plan_pages(data: ReportData) -> list[Page]:
     kinds += [("summary", i) for i in range(math.ceil(n / SUMMARY_ROWS))]
     kinds += [("toc", i) for i in range(math.ceil(len(toc_entries(data, {})) / (TOC_ROWS * TOC_COLUMNS)))]
     kinds += [("compound", cid) for cid in data.pages]
+    if data.part("health-check") is not None:  # the streets' 城市体检 table closes the atlas
+        kinds.append(("health", 0))
     return [Page(kind, i + 1, index) for i, (kind, index) in enumerate(kinds)]
 
 
@@ -180,6 +184,8 @@ class ReportRenderer:
             return self.cover_page(page.number)
         if page.kind == "summary":
             return self.summary_page(page.index, page.number)
+        if page.kind == "health":
+            return self.health_page(page.number)
         return self.toc_page(page.index, page.number)
 
     # ---------------------------------------------------------- shared furniture
@@ -630,6 +636,48 @@ class ReportRenderer:
         y = L.section(fig, 10, 25, head, 277)
         rows = self.summary_rows()[index * SUMMARY_ROWS:(index + 1) * SUMMARY_ROWS]
         L.table(fig, 10, y, self.summary_columns(), rows, size=6.6, row_h=5.4)
+        return fig
+
+    def health_rows(self) -> list[list[str]]:
+        """城市体检 figures per street of the scope, then the scope's total (a district: its row)."""
+        streets = self.data.part("health-check", "streets")
+        districts = self.data.part("health-check", "districts")
+        total = districts[districts["district"] == "(all)"].assign(street=self.t("合计", "Total"))
+        rows = []
+        for _, r in pd.concat([streets.iloc[:HEALTH_ROWS], total]).iterrows():
+            rows.append([str(r["street"] or DASH), fmt_int(r["compounds"]), fmt_int(r["households"]),
+                         fmt_int(r["parking_gap_spaces"]), fmt_int(r["compounds_without_ebike_charging"]),
+                         fmt_int(r["compounds_waterlogged"]), fmt_int(r["old_compounds"]),
+                         fmt_pct(r["share_old_renovated_or_planned"]), fmt_pct(r["hydrant_covered_share"]),
+                         fmt_pct(r["share_households_15min"]), fmt_pct(r["share_households_complete"])])
+        return rows
+
+    def health_page(self, number: int) -> Figure:
+        """The city health check (城市体检) table of the atlas' streets, with each indicator's definition and source."""
+        t = self.t
+        fig = L.new_page()
+        title, sub = self._atlas_title()
+        note = t("指标口径：住房和城乡建设部城市体检基础指标体系（建科〔2023〕75号）中本数据可回答的住房与小区指标",
+                 "Indicators: the housing and compound items of the 2023 national city health-check list that this "
+                 "data answers")
+        self._frame(fig, title, sub, number, note)
+        y = L.section(fig, 10, 25, t("城市体检（住房与小区）", "City health check (housing and compounds)"), 277)
+        cols = [L.Column(t("街镇", "Street"), 36), L.Column(t("小区数", "Compounds"), 16, "right"),
+                L.Column(t("户数", "Households"), 20, "right"), L.Column(t("停车泊位缺口", "Parking gap"), 22, "right"),
+                L.Column(t("无充电设施小区", "No e-bike charging"), 26, "right"),
+                L.Column(t("积水小区", "Waterlogged"), 20, "right"), L.Column(t("老旧小区", "Old"), 16, "right"),
+                L.Column(t("改造(含计划)比例", "Renovated or planned"), 28, "right"),
+                L.Column(t("消火栓覆盖", "Hydrant cover"), 22, "right"),
+                L.Column(t("15分钟生活圈(户)", "15-min circle (hh)"), 28, "right"),
+                L.Column(t("完整社区(户)", "Complete community (hh)"), 32, "right")]
+        y = L.table(fig, 10, y, cols, self.health_rows(), size=6.6, row_h=5.2) + 6
+        indicators = self.data.part("health-check", "indicators")
+        y = L.section(fig, 10, y, t("指标定义与来源", "Definitions and sources"), 277)
+        for _, r in indicators.iloc[2:].iterrows():
+            name = r["title_zh"] if self.lang == "zh" else r["title_en"]
+            for line in L.wrap(f"{name}: {r['definition']} — {r['source']}", 270, 5.8, max_lines=2):
+                L.text(fig, 12, y + 3, line, 5.8, L.MUTED)
+                y += 3.2
         return fig
 
     def toc_page(self, index: int, number: int) -> Figure:

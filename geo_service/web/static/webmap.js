@@ -546,7 +546,10 @@
     var body = this.popup(lay, id, props, layer);
     this.panelBody.textContent = "";
     this.panelBody.appendChild(body);
-    if (lay.cfg.id === "compounds" && this.cfg.api) { this.planRows(id); }
+    if (lay.cfg.id === "compounds" && this.cfg.api) {
+      this.planRows(id);
+      this.panelBody.appendChild(this.isochroneButton(id));
+    }
     this.panelBox.style.width = this.panelWidth() + "px";
     this.panelBox.style.maxHeight = Math.max(120, this.map.getSize().y - 150) + "px";
     this.panelBox.style.display = "";
@@ -575,7 +578,41 @@
       .catch(function () { holder.appendChild(el("tr", null, self.t.error)); });
   };
 
+  // 5/10/15-minute walks from a compound (GET /compounds/{id}/isochrones), widest drawn first
+  var ISO_COLORS = { 5: "#1b7837", 10: "#5aae61", 15: "#a6dba0" };
+
+  App.prototype.isochroneButton = function (id) {
+    var self = this, button = el("button", "cgis-iso", this.t.isochrones);
+    button.type = "button";
+    button.addEventListener("click", function () {
+      var url = self.cfg.api + "/compounds/" + encodeURIComponent(id) + "/isochrones?minutes=5,10,15";
+      self.busy(1);
+      fetch(url, { headers: { Accept: "application/geo+json" } })
+        .then(function (r) { if (!r.ok) { throw new Error("HTTP " + r.status); } return r.json(); })
+        .then(function (fc) { self.drawIsochrones(fc.features || []); })
+        .catch(function () { self.status(self.t.error); })
+        .then(function () { self.busy(-1); });
+    });
+    return button;
+  };
+
+  App.prototype.drawIsochrones = function (features) {
+    var self = this;
+    if (!this.isoGroup) { this.isoGroup = L.layerGroup().addTo(this.map); }
+    this.isoGroup.clearLayers();
+    features.slice().reverse().forEach(function (f) {
+      var color = ISO_COLORS[f.properties.minutes] || "#5aae61";
+      self.isoGroup.addLayer(L.geoJSON(f, {
+        renderer: self.canvas, interactive: false,
+        coordsToLatLng: function (c) { return self.toLatLng(c[0], c[1]); },
+        style: function () { return { color: color, weight: 1, fillColor: color, fillOpacity: 0.25,
+                                      dashArray: f.properties.estimated ? "4 3" : null }; }
+      }));
+    });
+  };
+
   App.prototype.hidePanel = function () {
+    if (this.isoGroup) { this.isoGroup.clearLayers(); }
     if (this.selected && this.selected.setStyle) { this.selected.setStyle({ weight: this.layers.compounds.cfg.weight }); }
     this.selected = null;
     this.panelBox.style.display = "none";
