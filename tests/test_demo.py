@@ -311,7 +311,8 @@ def test_scale_30_is_a_whole_city_and_fast():
     assert elapsed < 30
 
 
-ASSET_LAYERS = ["compounds", "waterlogging_points", "parking_facilities", "ebike_charging_sites", "fire_hydrants"]  # draw order
+# in their draw order
+ASSET_LAYERS = ["compounds", "waterlogging_points", "parking_facilities", "ebike_charging_sites", "fire_hydrants"]
 
 
 def _digest(frames: dict[str, gpd.GeoDataFrame]) -> str:

@@ -31,7 +31,8 @@ def city(tmp_path_factory) -> Path:
 def test_every_layer_imports_as_it_is(city, store_path):
     # the peers' city generator makes the five asset layers; not the planning (issue 16) or walking (issue 17) ones
     in_file = {name for name, _ in pyogrio.list_layers(city)}
-    assert in_file >= {"compounds", "fire_hydrants", "parking_facilities", "ebike_charging_sites", "waterlogging_points"}
+    assert in_file >= {"compounds", "fire_hydrants", "parking_facilities", "ebike_charging_sites",
+                       "waterlogging_points"}
     for layer in [i for i in CATALOG.ids() if i in in_file]:
         source = len(pyogrio.read_dataframe(city, layer=layer, read_geometry=False))
         report = run_import(store_path, city, layer)
