@@ -33,6 +33,7 @@ class Facilities:
     names: np.ndarray
     category: np.ndarray
     points: np.ndarray
+    tree: shapely.STRtree  # over ``points``: a compound looks only at facilities within max_walk_m
 
 
 def counted_facilities(service_facilities: gpd.GeoDataFrame | None, crs, **rules) -> Facilities:
@@ -40,37 +41,50 @@ def counted_facilities(service_facilities: gpd.GeoDataFrame | None, crs, **rules
     r = Rules(**rules)
     if service_facilities is None or not len(service_facilities):
         empty = np.empty(0, dtype=object)
-        return Facilities(np.empty(0, dtype=np.int64), empty, empty, empty)
+        return Facilities(np.empty(0, dtype=np.int64), empty, empty, empty, shapely.STRtree(empty))
     fac_m = to_metric(service_facilities, crs)
     keep = np.isin(text(fac_m, "status"), split_list(r.facility_statuses)) | ~known(fac_m, "status")
     keep &= ~shapely.is_missing(geometries(fac_m)) & ~shapely.is_empty(geometries(fac_m))
     fac_m = fac_m[keep]
-    return Facilities(fac_m.index.to_numpy(np.int64), text(fac_m, "name"), text(fac_m, "category"),
-                      shapely.point_on_surface(geometries(fac_m)))
+    points = shapely.point_on_surface(geometries(fac_m))
+    return Facilities(fac_m.index.to_numpy(np.int64), text(fac_m, "name"), text(fac_m, "category"), points,
+                      shapely.STRtree(points))
 
 
-def _walk_costs(poly, fac: Facilities, net: RoadNetwork | None, r: Rules):
-    """(metres, estimated, predecessors) from the compound to every facility."""
+@dataclass(frozen=True)
+class _Walks:
+    """Walks from one compound to the candidate facilities ``at`` (positions in :class:`Facilities`)."""
+
+    at: np.ndarray
+    metres: np.ndarray
+    estimated: np.ndarray
+    node: np.ndarray  # each candidate's nearest network node (where routed)
+    pred: np.ndarray | None  # Dijkstra predecessors from the compound's entrances
+
+
+def _walks(poly, fac: Facilities, wanted: list[str], net: RoadNetwork | None, r: Rules) -> _Walks:
+    """Walks to the facilities of the ``wanted`` categories within ``max_walk_m`` in a straight line (no
+    walk is shorter), by the network where it covers both ends, else straight line x detour factor."""
+    near = fac.tree.query(poly, predicate="dwithin", distance=r.max_walk_m)
+    at = np.sort(near[np.isin(fac.category[near], wanted)])
+    straight = shapely.distance(poly, fac.points[at]) * r.detour_factor
+    metres, estimated = straight, np.ones(len(at), dtype=bool)
+    node, pred = np.zeros(len(at), dtype=np.int64), None
     (_, ni, leg), covered = compound_entrances(net, np.array([poly], dtype=object), r)
-    straight = shapely.distance(poly, fac.points) * r.detour_factor
-    cost, estimated = straight, np.ones(len(fac.points), dtype=bool)
-    pred = None
-    if net is not None and covered[0] and len(fac.points):
+    if net is not None and covered[0] and len(at):
         dist, pred = net.walk_from(ni, leg, r.max_walk_m)
-        f_node, f_leg = net.snap(fac.points)
+        node, f_leg = net.snap(fac.points[at])
         on = f_leg <= r.snap_max_m
-        cost = np.where(on, dist[f_node] + f_leg, straight)
+        metres = np.where(on, dist[node] + f_leg, straight)
         estimated = ~on
-    cost = np.where(cost > r.max_walk_m, np.inf, cost)
-    return cost, estimated, pred
+    return _Walks(at, np.where(metres > r.max_walk_m, np.inf, metres), estimated, node, pred)
 
 
-def _route(poly, point, net: RoadNetwork | None, pred, estimated: bool) -> shapely.LineString:
+def _route(poly, point, net: RoadNetwork | None, walks: _Walks, k: int) -> shapely.LineString:
     """Boundary -> entrance node -> network path -> facility node -> facility (or the straight segment)."""
-    if estimated:
+    if walks.estimated[k]:
         return shapely.shortest_line(poly, point)
-    node, _ = net.snap(np.array([point], dtype=object))
-    nodes = net.path(pred, int(node[0]))
+    nodes = net.path(walks.pred, int(walks.node[k]))
     start = shapely.get_coordinates(shapely.shortest_line(poly, net.nodes[nodes[0]]))[0]
     coords = np.vstack([start, net.xy[nodes], shapely.get_coordinates(point)])
     keep = np.r_[True, np.any(coords[1:] != coords[:-1], axis=1)]  # zero-length legs add no vertex
@@ -89,21 +103,22 @@ def nearest_facilities(compound: gpd.GeoDataFrame, facilities: Facilities, net: 
     compound_m = to_metric(compound, crs)
     poly = geometries(compound_m)[0]
     cats = [(c, m) for c, m in r.categories() if categories is None or c in categories]
-    cost, estimated, pred = _walk_costs(poly, facilities, net, r)
+    walks = _walks(poly, facilities, [c for c, _ in cats], net, r)
     rows, routes = [], []
     for cat, minutes in cats:
-        mine = np.flatnonzero(facilities.category == cat)
-        best = mine[np.argmin(cost[mine])] if len(mine) else None  # ties: the lowest id (rows sorted by id)
-        found = best is not None and np.isfinite(cost[best])
-        metres = float(cost[best]) if found else np.nan
+        mine = np.flatnonzero(facilities.category[walks.at] == cat)
+        k = mine[np.argmin(walks.metres[mine])] if len(mine) else None  # ties: the lowest id (sorted by id)
+        found = k is not None and np.isfinite(walks.metres[k])
+        best = walks.at[k] if found else None
+        metres = float(walks.metres[k]) if found else np.nan
         radius = r.radius(minutes)
         rows.append({"category": cat, "circle": minutes, "radius_m": radius,
                      "facility_id": int(facilities.ids[best]) if found else None,
                      "facility_name": facilities.names[best] if found else None,
                      "distance_m": round(metres, 1), "minutes": round(metres / r.walk_speed_m_per_min, 1),
                      "within_circle": bool(found and round(metres, 2) <= radius),
-                     "estimated": bool(found and estimated[best])})
-        routes.append(_route(poly, facilities.points[best], net, pred, bool(estimated[best])) if found else None)
+                     "estimated": bool(found and walks.estimated[k])})
+        routes.append(_route(poly, facilities.points[best], net, walks, k) if found else None)
     table = pd.DataFrame(rows, columns=["category", "circle", "radius_m", "facility_id", "facility_name",
                                         "distance_m", "minutes", "within_circle", "estimated"])
     table.insert(0, "compound_id", compound_m.index.to_numpy()[0])
