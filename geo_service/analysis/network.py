@@ -17,6 +17,9 @@ polygon (inside counts, leg 0) is an entrance, so a compound fronting two street
 whichever is nearer its goal. A compound or facility farther than ``snap_max_m`` from any node is
 not covered by the network; callers fall back to straight line × a detour factor and flag it.
 
+A route (``walk_from`` + ``path``) is the same search from one compound's entrances with the
+predecessors kept, followed back from the facility's node (analysis/walking_routes.py).
+
 Graphs are cached by content (the lines' WKB and the segment length), so a layer is built once per
 version however many analyses ask for it.
 """

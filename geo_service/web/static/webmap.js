@@ -543,6 +543,8 @@
     if (this.selected && this.selected.setStyle) { this.selected.setStyle({ weight: lay.cfg.weight }); }
     this.selected = layer;
     if (layer.setStyle) { layer.setStyle({ weight: 4 }); }
+    if (this.isoGroup) { this.isoGroup.clearLayers(); }  // the walks drawn belong to the previous compound
+    if (this.routeGroup) { this.routeGroup.clearLayers(); }
     var body = this.popup(lay, id, props, layer);
     this.panelBody.textContent = "";
     this.panelBody.appendChild(body);
