@@ -3,12 +3,14 @@
 
 Builds ``geo_service.demo.build_demo(scale)`` (scale 30: ~11,000 compounds and their street network),
 then measures: the graph build (noding, segmenting, CSR), ``life-circle`` for every compound and
-category with a cold graph cache and again with the graph cached, and one compound's 5/10/15-minute
-isochrones in-process (median over ``--isochrones`` compounds; the HTTP figure is the integrator's).
+category with a cold graph cache and again with the graph cached, one compound's 5/10/15-minute
+isochrones in-process (median over ``--isochrones`` compounds; the HTTP figure is the integrator's), and
+one compound's nearest facility + walking route per category with the graph and the counted facilities
+prepared (as the API caches them; median over ``--routes`` compounds).
 Peak RSS is the process maximum (the demo build included). Throughput is nearest-facility answers
 (compounds x categories) per second, to compare with pandana's published ~127,000 queries/s on 4 cores.
 
-Usage: python scripts/bench_life_circle.py [--scale 30] [--isochrones 20] [--budget 30] [--json FILE]
+Usage: python scripts/bench_life_circle.py [--scale 30] [--isochrones 20] [--routes 50] [--budget 30] [--json FILE]
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--scale", type=float, default=30.0)
     parser.add_argument("--isochrones", type=int, default=20, help="compounds to time isochrones for")
+    parser.add_argument("--routes", type=int, default=50, help="compounds to time nearest-facility routes for")
     parser.add_argument("--budget", type=float, default=30.0, help="seconds allowed for life-circle")
     parser.add_argument("--json", help="also write the figures to this JSON file")
     args = parser.parse_args()
@@ -39,6 +42,7 @@ def main() -> int:
     from geo_service.analysis.frames import choose_crs, geometries, to_metric
     from geo_service.analysis.life_circle import isochrones, road_network
     from geo_service.analysis.registry import REGISTRY
+    from geo_service.analysis.walking_routes import counted_facilities, nearest_facilities
     from geo_service.demo import build_demo
 
     figures: dict[str, float | int] = {}
@@ -84,6 +88,21 @@ def main() -> int:
         times.append(time.perf_counter() - t)
     figures["isochrones_median_ms"] = round(statistics.median(times) * 1000, 1)
     figures["isochrones_max_ms"] = round(max(times) * 1000, 1)
+
+    params = analysis.resolve()
+    t = time.perf_counter()
+    facilities = counted_facilities(frames["service_facilities"], crs, **params)
+    figures["routes_prepare_facilities_ms"] = round((time.perf_counter() - t) * 1000, 1)
+    times, routed = [], 0
+    for pos in rng.choice(len(compounds), size=min(args.routes, len(compounds)), replace=False):
+        one = compounds.iloc[[pos]]
+        t = time.perf_counter()
+        got = nearest_facilities(one, facilities, net, crs, **params)
+        times.append(time.perf_counter() - t)
+        routed += int((~got.geometry.isna() & ~got["estimated"]).sum())
+    figures["nearest_facilities_median_ms"] = round(statistics.median(times) * 1000, 1)
+    figures["nearest_facilities_max_ms"] = round(max(times) * 1000, 1)
+    figures["nearest_facilities_routed_share"] = round(routed / (len(times) * categories), 3)
 
     width = max(len(k) for k in figures)
     for key, value in figures.items():

@@ -168,6 +168,38 @@ def test_compound_panel_draws_its_walking_isochrones(server, page):
     assert page.errors == []
 
 
+def test_compound_panel_draws_the_walking_routes_to_the_nearest_facilities(server, page):
+    m = server.meilong
+    open_map(page, server.base + "/map?layers=compounds")
+    page.evaluate(f"void window.compoundMap.map.setView([{m.inside.y}, {m.inside.x}], 15, {{animate: false}})")
+    page.wait_for_timeout(300)
+    idle(page)
+    point = page.evaluate(f"window.compoundMap.map.latLngToContainerPoint([{m.inside.y}, {m.inside.x}])")
+    box = page.locator(".folium-map").bounding_box()
+    page.mouse.click(box["x"] + point["x"], box["y"] + point["y"])
+    button = page.locator(".cgis-panel button.cgis-iso")
+    button.wait_for()
+    with page.expect_response(lambda r: f"/compounds/{m.id}/nearest-facilities" in r.url and r.status == 200) as got:
+        button.click()
+    routed = [f for f in got.value.json()["features"] if f["geometry"] is not None]
+    assert len(routed) >= 5
+    page.wait_for_timeout(300)
+    idle(page)
+    layers = "window.compoundMap.routeGroup.getLayers()"
+    assert page.evaluate(f"{layers}.length") == 2 * len(routed)  # a line and a marker per category
+    assert page.evaluate(f"{layers}.filter(l => l instanceof L.Polyline && !(l instanceof L.CircleMarker))"
+                         ".length") == len(routed)
+    first = routed[0]["properties"]
+    tip = page.evaluate(f"{layers}[0].getTooltip()._content({layers}[0]).textContent")
+    assert first["category_zh"] in tip and f"{first['minutes']:.1f} 分钟" in tip, tip
+    end = routed[0]["geometry"]["coordinates"][-1]
+    marker = page.evaluate(f"(() => {{ const c = {layers}[1].getLatLng(); return [c.lng, c.lat]; }})()")
+    assert marker == pytest.approx(end, abs=1e-6)
+    page.locator(".cgis-panel .cgis-panel-close").click()
+    assert page.evaluate(f"{layers}.length") == 0  # closing the panel clears the routes
+    assert page.errors == []
+
+
 def test_search_zooms_to_the_compound(server, page):
     m = server.meilong
     open_map(page, server.base + "/map")

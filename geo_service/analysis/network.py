@@ -17,6 +17,9 @@ polygon (inside counts, leg 0) is an entrance, so a compound fronting two street
 whichever is nearer its goal. A compound or facility farther than ``snap_max_m`` from any node is
 not covered by the network; callers fall back to straight line × a detour factor and flag it.
 
+A route (``walk_from`` + ``path``) is the same search from one compound's entrances with the
+predecessors kept, followed back from the facility's node (analysis/walking_routes.py).
+
 Graphs are cached by content (the lines' WKB and the segment length), so a layer is built once per
 version however many analyses ask for it.
 """
@@ -94,16 +97,30 @@ class RoadNetwork:
     def from_sources(self, nodes: np.ndarray, legs: np.ndarray, limit: float) -> np.ndarray:
         """Walking distance from the nearest source to every node (a source costs its leg to start); inf
         beyond ``limit``. One Dijkstra from a virtual node joined to each source node by its leg."""
+        return self.walk_from(nodes, legs, limit)[0]
+
+    def walk_from(self, nodes: np.ndarray, legs: np.ndarray, limit: float) -> tuple[np.ndarray, np.ndarray]:
+        """As :meth:`from_sources`, with each node's predecessor on its shortest walk (-1 for a source
+        node, and where unreached): :meth:`path` follows them back."""
         n = len(self)
-        out = np.full(n, np.inf)
         if not n or not len(nodes):
-            return out
+            return np.full(n, np.inf), np.full(n, -1, dtype=np.int64)
         legs = np.maximum(np.asarray(legs, float), 1e-9)  # a zero weight would be no edge in a sparse matrix
         g = self.graph  # append the virtual node's row to the CSR arrays: no conversion, no sort
         graph = csr_matrix((np.r_[g.data, legs], np.r_[g.indices, nodes], np.r_[g.indptr, g.indptr[-1] + len(nodes)]),
                            shape=(n + 1, n + 1))
-        dist = dijkstra(graph, directed=True, indices=n, limit=limit)
-        return dist[:n]
+        dist, pred = dijkstra(graph, directed=True, indices=n, limit=limit, return_predecessors=True)
+        pred = pred[:n].astype(np.int64)
+        pred[(pred == n) | (pred < 0)] = -1  # reached from the virtual node (a source) or not at all
+        return dist[:n], pred
+
+    @staticmethod
+    def path(pred: np.ndarray, node: int) -> np.ndarray:
+        """The nodes of the shortest walk ending at ``node``, from its source node on (see :meth:`walk_from`)."""
+        nodes = [int(node)]
+        while pred[nodes[-1]] >= 0:
+            nodes.append(int(pred[nodes[-1]]))
+        return np.asarray(nodes[::-1], dtype=np.int64)
 
     def reachable_lines(self, dist: np.ndarray, budget: float) -> np.ndarray:
         """The parts of every edge walkable within ``budget`` given each node's distance: whole edges, and

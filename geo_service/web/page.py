@@ -41,7 +41,7 @@ TEXTS = {
            "filter_on": "已筛选", "filter_matched": "共 {n} 个要素符合", "filter_list": "符合的要素列表",
            "suggested": "建议版本（分析）", "planned": "计划版本（方案）", "no_plan": "尚无方案",
            "not_eligible": "不符合条件",
-           "isochrones": "步行 5/10/15 分钟范围"},
+           "isochrones": "步行 5/10/15 分钟范围与最近设施", "minutes": "分钟", "estimated": "估算"},
     "en": {"title": "Residential compound infrastructure", "search": "Search compound names…",
            "no_results": "No compound found", "loading": "Loading…", "report": "Compound report (PDF)",
            "item": "API item", "summary": "Compound summary", "zoom_in": "zoom in to see",
@@ -53,7 +53,8 @@ TEXTS = {
            "filter_apply": "Apply", "filter_clear": "Clear", "filter_placeholder": "e.g. status = 'faulty'",
            "filter_none": "no filter", "filter_on": "filtered", "filter_matched": "{n} features match",
            "filter_list": "matching features", "suggested": "Suggested tier (analysis)", "planned": "Plan (status)",
-           "no_plan": "no plan yet", "not_eligible": "not eligible", "isochrones": "Walk 5/10/15 minutes"},
+           "no_plan": "no plan yet", "not_eligible": "not eligible",
+           "isochrones": "Walk 5/10/15 minutes, nearest facilities", "minutes": "min", "estimated": "estimated"},
 }
 
 

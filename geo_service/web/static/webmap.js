@@ -543,6 +543,8 @@
     if (this.selected && this.selected.setStyle) { this.selected.setStyle({ weight: lay.cfg.weight }); }
     this.selected = layer;
     if (layer.setStyle) { layer.setStyle({ weight: 4 }); }
+    if (this.isoGroup) { this.isoGroup.clearLayers(); }  // the walks drawn belong to the previous compound
+    if (this.routeGroup) { this.routeGroup.clearLayers(); }
     var body = this.popup(lay, id, props, layer);
     this.panelBody.textContent = "";
     this.panelBody.appendChild(body);
@@ -578,22 +580,63 @@
       .catch(function () { holder.appendChild(el("tr", null, self.t.error)); });
   };
 
-  // 5/10/15-minute walks from a compound (GET /compounds/{id}/isochrones), widest drawn first
+  // 5/10/15-minute walks from a compound (GET /compounds/{id}/isochrones), widest drawn first, and the
+  // walking route to the nearest facility of each category (GET /compounds/{id}/nearest-facilities)
   var ISO_COLORS = { 5: "#1b7837", 10: "#5aae61", 15: "#a6dba0" };
+  var ROUTE_COLORS = { within: "#2166ac", outside: "#b2182b" };  // within the category's circle or not
 
   App.prototype.isochroneButton = function (id) {
     var self = this, button = el("button", "cgis-iso", this.t.isochrones);
+    var base = self.cfg.api + "/compounds/" + encodeURIComponent(id);
     button.type = "button";
     button.addEventListener("click", function () {
-      var url = self.cfg.api + "/compounds/" + encodeURIComponent(id) + "/isochrones?minutes=5,10,15";
       self.busy(1);
-      fetch(url, { headers: { Accept: "application/geo+json" } })
-        .then(function (r) { if (!r.ok) { throw new Error("HTTP " + r.status); } return r.json(); })
-        .then(function (fc) { self.drawIsochrones(fc.features || []); })
+      Promise.all([self.getGeoJSON(base + "/isochrones?minutes=5,10,15"),
+                   self.getGeoJSON(base + "/nearest-facilities")])
+        .then(function (both) {
+          self.drawIsochrones(both[0].features || []);
+          self.drawRoutes(both[1].features || []);
+        })
         .catch(function () { self.status(self.t.error); })
         .then(function () { self.busy(-1); });
     });
     return button;
+  };
+
+  App.prototype.getGeoJSON = function (url) {
+    return fetch(url, { headers: { Accept: "application/geo+json" } })
+      .then(function (r) { if (!r.ok) { throw new Error("HTTP " + r.status); } return r.json(); });
+  };
+
+  App.prototype.drawRoutes = function (features) {
+    var self = this;
+    if (!this.routeGroup) { this.routeGroup = L.layerGroup().addTo(this.map); }
+    this.routeGroup.clearLayers();
+    features.forEach(function (f) {
+      if (!f.geometry || f.geometry.type !== "LineString") { return; }  // nothing within reach
+      var p = f.properties, color = p.within_circle ? ROUTE_COLORS.within : ROUTE_COLORS.outside;
+      var coords = f.geometry.coordinates, end = coords[coords.length - 1];
+      var tip = function () { return self.routeTip(p); };
+      var route = L.polyline(coords.map(function (c) { return self.toLatLng(c[0], c[1]); }), {
+        renderer: self.canvas, color: color, weight: 2, opacity: 0.9, dashArray: p.estimated ? "4 4" : null
+      });
+      var marker = L.circleMarker(self.toLatLng(end[0], end[1]), {
+        renderer: self.canvas, radius: 5, color: color, weight: 2, fillColor: "#ffffff", fillOpacity: 1
+      });
+      route.bindTooltip(tip, { sticky: true });
+      marker.bindTooltip(tip);
+      self.routeGroup.addLayer(route);
+      self.routeGroup.addLayer(marker);
+    });
+  };
+
+  App.prototype.routeTip = function (p) {
+    var box = el("div", "cgis-tooltip"), zh = this.cfg.lang === "zh";
+    box.appendChild(el("div", null, (zh ? p.category_zh : p.category_en) || p.category));
+    if (p.facility_name) { box.appendChild(el("div", null, p.facility_name)); }
+    box.appendChild(el("div", null, p.minutes.toFixed(1) + " " + this.t.minutes + " · " + Math.round(p.distance_m) + " m" +
+                                    (p.estimated ? " (" + this.t.estimated + ")" : "")));
+    return box;
   };
 
   App.prototype.drawIsochrones = function (features) {
@@ -613,6 +656,7 @@
 
   App.prototype.hidePanel = function () {
     if (this.isoGroup) { this.isoGroup.clearLayers(); }
+    if (this.routeGroup) { this.routeGroup.clearLayers(); }
     if (this.selected && this.selected.setStyle) { this.selected.setStyle({ weight: this.layers.compounds.cfg.weight }); }
     this.selected = null;
     this.panelBox.style.display = "none";
