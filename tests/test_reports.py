@@ -182,7 +182,7 @@ def test_street_atlas_runs_each_analysis_once(store, settings, tmp_path, monkeyp
     assert done and done[-1] == out.pages
 
     n = len(ids)
-    assert out.pages == 1 + 1 + 1 + n == len(PdfReader(out.path).pages)  # cover, ranked table, contents, pages
+    assert out.pages == 1 + 1 + 1 + n + 1 == len(PdfReader(out.path).pages)  # cover, ranking, contents, pages, progress
     texts = page_texts(out.path)
     for number, text in enumerate(texts, start=1):
         assert f"第 {number} 页 / 共 {out.pages} 页" in text
@@ -212,9 +212,9 @@ def test_district_atlas_in_english_groups_by_street(store, settings, tmp_path):
     move(store, [b], street="测试街道")
     out = build_report(store, settings, Scope("district", "测试区"), lang="en")
     assert out.path.name.endswith("-en.pdf")
-    assert out.pages == 1 + 1 + 1 + 2
+    assert out.pages == 1 + 1 + 1 + 2 + 1
     texts = page_texts(out.path)
-    assert "测试区: compound renovation atlas" in texts[0] and "Page 1 of 5" in texts[0]
+    assert "测试区: compound renovation atlas" in texts[0] and "Page 1 of 6" in texts[0]
     assert "Contents" in texts[2] and "测试街道" in texts[2] and "梅陇镇" in texts[2]
     names = store.query("compounds", Query(ids=[a, b])).features["name"]
     assert all(name in "".join(texts[3:]) for name in names)
@@ -341,7 +341,7 @@ def test_api_district_job_runs_in_a_worker_process_and_any_app_can_poll_it(store
             time.sleep(0.5)
         assert poll.status_code == 303
         pdf = second.get(poll.headers["location"])
-        assert pdf.status_code == 200 and len(PdfReader(io.BytesIO(pdf.content)).pages) == 1 + 1 + 1 + 2
+        assert pdf.status_code == 200 and len(PdfReader(io.BytesIO(pdf.content)).pages) == 1 + 1 + 1 + 2 + 1
 
 
 def test_cli_export_report(store, settings, monkeypatch):

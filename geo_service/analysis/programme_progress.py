@@ -58,7 +58,8 @@ def year_plans(plans: pd.DataFrame, year: int, compounds: pd.DataFrame) -> pd.Da
 
 
 def _count(plans: pd.DataFrame, category: str) -> dict[str, int]:
-    has = plans[plans["categories"].map(lambda c: isinstance(c, list) and category in c)]
+    # .loc with a bool mask: an empty object-typed mask given to [] would select columns, not rows
+    has = plans.loc[plans["categories"].map(lambda c: isinstance(c, list) and category in c).astype(bool)]
     return {"planned": len(has), **{s: int((has["status"] == s).sum()) for s in STAGES}}
 
 

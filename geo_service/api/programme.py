@@ -1,7 +1,8 @@
 """Programme progress: ``GET /programme/progress`` (JSON or CSV) and the ``/programme`` page.
 
 Targets come from ``programmes/*.yaml`` (catalog.programmes), read once when the app is built; the
-figures are counted from the stored plans on every request (planning.progress, counting in analysis.programme_progress)."""
+figures are counted from the stored plans on every request (planning.progress, which counts with
+analysis.programme_progress as the printed atlases do)."""
 
 from __future__ import annotations
 

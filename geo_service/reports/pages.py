@@ -29,6 +29,7 @@ from ..text import drawable
 from . import layout as L
 from .data import COMPOUNDS, ReportData
 from .placement import label_spot
+from .progress_page import progress_page
 from .static_map import (
     add_basemap,
     add_north_arrow,
@@ -116,13 +117,14 @@ def snapshot(versions: dict[str, int]) -> str:
 
 @dataclass(frozen=True)
 class Page:
-    kind: str  # cover, summary, toc or compound
+    kind: str  # cover, summary, progress, toc or compound
     number: int  # 1-based
     index: int = 0  # n-th page of its kind (summary/toc), or the compound id (compound)
 
 
 def plan_pages(data: ReportData) -> list[Page]:
-    """All pages in order, numbered: an atlas is cover, ranked table, contents, then one page per compound."""
+    """All pages in order, numbered: an atlas is cover, ranked table, contents, one page per compound, then
+    the programme's progress (last, so the compound pages keep their numbers)."""
     if not data.scope.atlas:
         return [Page("compound", 1, data.pages[0])]
     n = len(data.pages)
@@ -130,6 +132,7 @@ def plan_pages(data: ReportData) -> list[Page]:
     kinds += [("summary", i) for i in range(math.ceil(n / SUMMARY_ROWS))]
     kinds += [("toc", i) for i in range(math.ceil(len(toc_entries(data, {})) / (TOC_ROWS * TOC_COLUMNS)))]
     kinds += [("compound", cid) for cid in data.pages]
+    kinds += [("progress", 0)]
     return [Page(kind, i + 1, index) for i, (kind, index) in enumerate(kinds)]
 
 
@@ -180,6 +183,9 @@ class ReportRenderer:
             return self.cover_page(page.number)
         if page.kind == "summary":
             return self.summary_page(page.index, page.number)
+        if page.kind == "progress":
+            return progress_page(self.data.progress, self.data.title, self.catalog, self.lang,
+                                 lambda fig, title, sub: self._frame(fig, title, sub, page.number))
         return self.toc_page(page.index, page.number)
 
     # ---------------------------------------------------------- shared furniture
