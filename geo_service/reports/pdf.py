@@ -52,9 +52,8 @@ def basemap_folder(settings):
     return None
 
 
-def _settings_values(settings, catalog) -> dict:
-    programmes_dir = getattr(settings, "programmes", None)
-    return {"programmes": load_programmes(programmes_dir, catalog) if programmes_dir else [],
+def _settings_values(settings) -> dict:
+    return {"programmes": getattr(settings, "programmes", None),
             "analysis_params": getattr(settings, "analysis_params", None) or {},
             "metric_crs": getattr(settings, "metric_crs", None),
             "basemap_dir": basemap_folder(settings),
@@ -65,7 +64,7 @@ def _settings_values(settings, catalog) -> dict:
 def report_target(store: FeatureStore, settings, scope: Scope, fmt: str = "pdf", lang: str | None = None
                   ) -> tuple[Path, str, str]:
     """(file, cache key, title) of a report as the data stand now; cheap: no analysis runs."""
-    s = _settings_values(settings, store.catalog)
+    s = _settings_values(settings)
     lang = lang or s["lang"]
     title = scope_title(store, scope)
     path = files.report_path(s["folder"], scope, title, fmt, lang)
@@ -82,14 +81,15 @@ def build_report(store: FeatureStore, settings, scope: Scope, fmt: str = "pdf", 
     ``workers``: processes drawing a long PDF (default :func:`default_workers`; 1 draws in this thread).
     """
     start = time.perf_counter()
-    s = _settings_values(settings, store.catalog)
+    s = _settings_values(settings)
     lang = lang or s["lang"]
     path, key, title = report_target(store, settings, scope, fmt, lang)
     if out is not None:
         path = Path(out)
     elif not force and (info := files.cached(path, key)) is not None:
         return ReportOutput(path, int(info.get("pages", 0)), True, time.perf_counter() - start, title)
-    data = gather(store, scope, s["analysis_params"], s["metric_crs"], s["programmes"])
+    programmes = load_programmes(s["programmes"], store.catalog) if s["programmes"] else []
+    data = gather(store, scope, s["analysis_params"], s["metric_crs"], programmes)
     key = files.cache_key(scope, data.versions, data.params, s["metric_crs"], lang, fmt, s["basemap_dir"],
                           _stamp(store, s))
     pages = render_file(data, store.catalog, path, fmt, lang, s["basemap_dir"], progress,

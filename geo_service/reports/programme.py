@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import geopandas as gpd
 import pandas as pd
@@ -32,10 +33,14 @@ class AtlasProgress:
         return self.scope is not None and any(b["plans"] for b in self.scope.budget)
 
 
-def programme_stamp(programmes: Sequence[Programme]) -> str:
-    """What the page takes from the programme files: a change of targets redraws cached atlases."""
-    raw = repr([(p.id, p.name, p.layer, p.category_field, p.years, p.district, p.streets) for p in programmes])
-    return hashlib.blake2b(raw.encode("utf-8"), digest_size=8).hexdigest()
+def programme_stamp(folder: Path | str | None) -> str:
+    """The programme files' names and bytes, hashed (no parsing: cached reports are answered often), so a
+    change of targets redraws cached atlases."""
+    digest = hashlib.blake2b(digest_size=8)
+    if folder is not None and Path(folder).is_dir():
+        for path in sorted(Path(folder).glob("*.yaml")):
+            digest.update(path.name.encode("utf-8") + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()
 
 
 def atlas_progress(kind: str, compounds: gpd.GeoDataFrame, context: dict[str, gpd.GeoDataFrame],
