@@ -3,7 +3,8 @@
 Its figures are read back from the PDF (pdftotext, page by page) and compared with counts made here from
 the stored renovation_plans features and the programme YAML read directly: per category the target and
 the plans by stage, budget totals by funding source, the compounds still without a plan and, for a
-district, the per-street table. Reports run on the GeoPackage store (as the other report tests do).
+district, the per-street table. The street atlas is built on both stores, the rest on the GeoPackage
+(as the other report tests are).
 """
 
 from __future__ import annotations
@@ -113,7 +114,10 @@ def street_ids(store, street: str) -> set[int]:  # noqa: F811
     return {int(i) for i in store.query("compounds", Query(filters=Query.equals(street=street))).features.index}
 
 
-def test_street_atlas_ends_with_the_streets_progress(store, settings, catalog, tmp_path):  # noqa: F811
+def test_street_atlas_ends_with_the_streets_progress(backend, catalog, tmp_path):
+    """On both stores: the plans reach the page through the report's own reads (list fields included)."""
+    settings = backend.settings(static_maps_dir=tmp_path / "static_maps", lang="zh")  # noqa: F811
+    store = backend.open_store()  # noqa: F811
     out = build_report(store, settings, Scope("street", "梅陇镇"))
     text = progress_page(out.path, out.pages)
     year, targets = programme_targets("梅陇镇")
