@@ -182,8 +182,8 @@ def test_street_atlas_runs_each_analysis_once(store, settings, tmp_path, monkeyp
     assert done and done[-1] == out.pages
 
     n = len(ids)
-    # cover, ranked table, contents, pages, health check
-    assert out.pages == 1 + 1 + 1 + n + 1 == len(PdfReader(out.path).pages)
+    # cover, ranked table, contents, pages, health check, programme progress
+    assert out.pages == 1 + 1 + 1 + n + 1 + 1 == len(PdfReader(out.path).pages)
     texts = page_texts(out.path)
     for number, text in enumerate(texts, start=1):
         assert f"第 {number} 页 / 共 {out.pages} 页" in text
@@ -202,8 +202,8 @@ def test_street_atlas_runs_each_analysis_once(store, settings, tmp_path, monkeyp
         assert f"消火栓覆盖 {share * 100:.1f}%" in texts[page - 1]
         assert f"{share * 100:.1f}%" in texts[1]
     assert "停车缺口合计（泊位）" in texts[0] and f"{want['parking-gaps'].summary['total_gap_spaces']:,}" in texts[0]
-    assert "城市体检（住房与小区）" in texts[-1] and "测试街道" in texts[-1]
-    assert f"{want['parking-gaps'].summary['total_gap_spaces']:,}" in texts[-1]
+    assert "城市体检（住房与小区）" in texts[-2] and "测试街道" in texts[-2]  # before the programme's progress
+    assert f"{want['parking-gaps'].summary['total_gap_spaces']:,}" in texts[-2]
     assert_fonts_embedded(out.path)
     assert ink_share(out.path, tmp_path) > 0.05
 
@@ -215,10 +215,10 @@ def test_district_atlas_in_english_groups_by_street(store, settings, tmp_path):
     move(store, [b], street="测试街道")
     out = build_report(store, settings, Scope("district", "测试区"), lang="en")
     assert out.path.name.endswith("-en.pdf")
-    assert out.pages == 1 + 1 + 1 + 2 + 1
+    assert out.pages == 1 + 1 + 1 + 2 + 1 + 1
     texts = page_texts(out.path)
-    assert "测试区: compound renovation atlas" in texts[0] and "Page 1 of 6" in texts[0]
-    assert "City health check" in texts[-1] and "测试街道" in texts[-1] and "Total" in texts[-1]
+    assert "测试区: compound renovation atlas" in texts[0] and "Page 1 of 7" in texts[0]
+    assert "City health check" in texts[-2] and "测试街道" in texts[-2] and "Total" in texts[-2]
     assert "Contents" in texts[2] and "测试街道" in texts[2] and "梅陇镇" in texts[2]
     names = store.query("compounds", Query(ids=[a, b])).features["name"]
     assert all(name in "".join(texts[3:]) for name in names)
@@ -345,7 +345,7 @@ def test_api_district_job_runs_in_a_worker_process_and_any_app_can_poll_it(store
             time.sleep(0.5)
         assert poll.status_code == 303
         pdf = second.get(poll.headers["location"])
-        assert pdf.status_code == 200 and len(PdfReader(io.BytesIO(pdf.content)).pages) == 1 + 1 + 1 + 2 + 1
+        assert pdf.status_code == 200 and len(PdfReader(io.BytesIO(pdf.content)).pages) == 1 + 1 + 1 + 2 + 1 + 1
 
 
 def test_cli_export_report(store, settings, monkeypatch):

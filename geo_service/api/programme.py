@@ -1,7 +1,8 @@
 """Programme progress: ``GET /programme/progress`` (JSON or CSV) and the ``/programme`` page.
 
 Targets come from ``programmes/*.yaml`` (catalog.programmes), read once when the app is built; the
-figures are counted from the stored plans on every request (planning.progress)."""
+figures are counted from the stored plans on every request (planning.progress, which counts with
+analysis.programme_progress as the printed atlases do)."""
 
 from __future__ import annotations
 
@@ -37,7 +38,7 @@ def _programme(request: Request, name: str | None) -> Programme:
 
 def _year(programme: Programme, year: int | None) -> int:
     if year is None:
-        return programme.years[-1]
+        return programme.current_year
     if year not in programme.years:
         raise ApiError(400, "InvalidParameterValue",
                        f"year={year}: programme {programme.id} runs in {', '.join(map(str, programme.years))}")

@@ -30,6 +30,11 @@ class Programme:
     streets: dict[int, dict[str, dict[str, int]]] = field(default_factory=dict)  # year -> street -> category -> n
     source: Path | None = None
 
+    @property
+    def current_year(self) -> int:
+        """The year shown when none is asked for (the dashboard's and the atlases' default): the last one."""
+        return self.years[-1]
+
     def target(self, year: int, category: str, street: str | None = None) -> int | None:
         if street is None:
             return self.district.get(year, {}).get(category)

@@ -1,57 +1,17 @@
-"""A programme's progress for one year: per street (or the district) and category, the target against
-the compounds whose plan for the year includes the category, by the plan's current status.
-
-``planned`` counts every plan that is not cancelled; ``approved``, ``in_progress``, ``completed`` and
-``accepted`` count plans whose status is exactly that now (so a plan is counted once, in the stage it
-has reached). Budgets are summed over the plans that are not cancelled, per funding source (万元).
-"""
+"""A programme's progress for one year, read from the store: the stored plans of the year and every
+compound, counted by :func:`geo_service.analysis.programme_progress.count_progress` (the same counting the
+printed atlases use; see there for what each figure means)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any
-
 import pandas as pd
 
+from ..analysis.programme_progress import BUDGETS, DISTRICT, MAX_NAMES, STAGES, Progress, count_progress
 from ..catalog import Catalog
 from ..catalog.programmes import Programme
 from ..store.base import FeatureStore, Filter, Query
 
-STAGES = ("approved", "in_progress", "completed", "accepted")
-BUDGETS = ("budget", "budget_city", "budget_district", "budget_owners")
-DISTRICT = "district"
-MAX_NAMES = 30
-
-
-@dataclass
-class Progress:
-    programme: Programme
-    year: int
-    by: str
-    rows: list[dict[str, Any]] = field(default_factory=list)
-    budget: list[dict[str, Any]] = field(default_factory=list)
-    without_plan: list[dict[str, Any]] = field(default_factory=list)
-
-    def as_json(self) -> dict[str, Any]:
-        return {"programme": self.programme.id, "name": {"zh": self.programme.name.zh, "en": self.programme.name.en},
-                "year": self.year, "by": self.by, "progress": self.rows, "budget": self.budget,
-                "without_plan": self.without_plan}
-
-    def table(self) -> pd.DataFrame:
-        return pd.DataFrame(self.rows, columns=["street", "category", "category_zh", "target", "planned", *STAGES])
-
-
-def _plans(store: FeatureStore, year: int, compounds: pd.DataFrame) -> pd.DataFrame:
-    plans = store.query("renovation_plans", Query(filters=[Filter("year", "eq", year)])).features
-    plans = pd.DataFrame(plans.drop(columns=plans.geometry.name))
-    plans = plans[plans["status"] != "cancelled"]
-    plans["street"] = compounds["street"].reindex(plans["compound"].astype(int)).to_numpy()
-    return plans
-
-
-def _count(plans: pd.DataFrame, category: str) -> dict[str, int]:
-    has = plans[plans["categories"].map(lambda c: isinstance(c, list) and category in c)]
-    return {"planned": len(has), **{s: int((has["status"] == s).sum()) for s in STAGES}}
+__all__ = ["BUDGETS", "DISTRICT", "MAX_NAMES", "STAGES", "Progress", "progress"]
 
 
 def progress(store: FeatureStore, catalog: Catalog, programme: Programme, year: int, by: str = "street") -> Progress:
@@ -59,26 +19,6 @@ def progress(store: FeatureStore, catalog: Catalog, programme: Programme, year: 
         raise ValueError(f"by={by!r}: use street or district")
     compounds = pd.DataFrame(store.query("compounds", Query(properties=["name", "street"])).features)
     compounds = compounds.drop(columns=[c for c in compounds.columns if c not in ("name", "street")])
-    plans = _plans(store, year, compounds)
+    plans = store.query(programme.layer, Query(filters=[Filter("year", "eq", year)])).features
     categories = catalog.get(programme.layer).field(programme.category_field).values or {}
-    if by == DISTRICT:
-        groups = [(DISTRICT, plans, compounds)]
-    else:
-        streets = sorted({s for s in compounds["street"].dropna()})
-        groups = [(s, plans[plans["street"] == s], compounds[compounds["street"] == s]) for s in streets]
-    out = Progress(programme, year, by)
-    for name, group_plans, group_compounds in groups:
-        for code, title in categories.items():
-            target = programme.target(year, code, None if name == DISTRICT else name)
-            counts = _count(group_plans, code)
-            if target is None and not counts["planned"]:
-                continue
-            out.rows.append({"street": name, "category": code, "category_zh": title.zh, "target": target, **counts})
-        sums = {b: round(float(pd.to_numeric(group_plans.get(b), errors="coerce").sum()), 2) for b in BUDGETS}
-        out.budget.append({"street": name, "plans": len(group_plans), **sums})
-        planned = set(group_plans["compound"].astype(int))
-        missing = [int(i) for i in group_compounds.index if int(i) not in planned]
-        names = group_compounds.loc[missing, "name"].fillna("").tolist()
-        out.without_plan.append({"street": name, "compounds": len(group_compounds), "without_plan": len(missing),
-                                 "names": names[:MAX_NAMES]})
-    return out
+    return count_progress(plans, compounds, categories, programme, year, by)

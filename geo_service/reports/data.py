@@ -15,7 +15,8 @@ from __future__ import annotations
 
 import math
 import threading
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import geopandas as gpd
@@ -23,7 +24,9 @@ import pandas as pd
 
 from ..analysis.registry import REGISTRY
 from ..analysis.result import AnalysisResult
+from ..catalog.programmes import Programme
 from ..store.base import FeatureStore, Filter, NotFound, Query
+from .programme import AtlasProgress, atlas_progress
 
 SCOPES = ("compound", "street", "district")
 COMPOUNDS = "compounds"
@@ -66,6 +69,7 @@ class ReportData:
     params: dict[str, dict[str, Any]]  # analysis name -> resolved parameters
     metric_crs: str | None
     pages: list[int] = field(default_factory=list)  # compound ids, one page each, in page order
+    progress: AtlasProgress | None = None  # an atlas's programme progress page (reports/programme.py)
 
     def part(self, analysis: str, part: str | None = None) -> gpd.GeoDataFrame | None:
         result = self.results.get(analysis)
@@ -200,7 +204,7 @@ def page_order(compounds: gpd.GeoDataFrame, results: dict[str, AnalysisResult]) 
 
 
 def gather(store: FeatureStore, scope: Scope, settings_params: dict | None = None,
-           metric_crs: str | None = None) -> ReportData:
+           metric_crs: str | None = None, programmes: Sequence[Programme] = ()) -> ReportData:
     """Read the scope's compounds and surroundings once and run the analyses once (see the module notes).
 
     Analysed streets stay in a small per-process cache (keyed by the data versions), so paging
@@ -211,7 +215,8 @@ def gather(store: FeatureStore, scope: Scope, settings_params: dict | None = Non
     params = resolved_params(store, settings_params)
     title, compounds = scope_compounds(store, scope)
     if scope.kind == "district":
-        return _analysed(store, scope, title, compounds, versions, params, metric_crs)
+        return _with_progress(_analysed(store, scope, title, compounds, versions, params, metric_crs), store,
+                              programmes)
     base_scope, base_title = scope, title
     if scope.kind == "compound":
         street = compounds.at[int(scope.key), "street"] if "street" in compounds.columns else None
@@ -227,13 +232,19 @@ def gather(store: FeatureStore, scope: Scope, settings_params: dict | None = Non
             while len(_CACHE) > CACHE_ENTRIES:
                 _CACHE.pop(next(iter(_CACHE)))
     if scope.kind != "compound":
-        return base
+        return _with_progress(base, store, programmes)
     cid = int(scope.key)
     box = expanded_bbox(compounds.loc[[cid]], margin_m(params))
     context = {layer: frame.cx[box[0]:box[2], box[1]:box[3]] if store.catalog.get(layer).has_geometry else frame
                for layer, frame in base.context.items()}
     return ReportData(scope, title, base.compounds, context, base.results, base.versions, base.params,
                       base.metric_crs, [cid])
+
+
+def _with_progress(data: ReportData, store: FeatureStore, programmes: Sequence[Programme]) -> ReportData:
+    """An atlas's data with its programme progress, counted from the plans it read (not cached: cheap)."""
+    progress = atlas_progress(data.scope.kind, data.compounds, data.context, programmes, store.catalog)
+    return replace(data, progress=progress)
 
 
 def _analysed(store: FeatureStore, scope: Scope, title: str, compounds: gpd.GeoDataFrame, versions: dict[str, int],

@@ -29,6 +29,7 @@ from ..text import drawable
 from . import layout as L
 from .data import COMPOUNDS, ReportData
 from .placement import label_spot
+from .progress_page import progress_page
 from .static_map import (
     add_basemap,
     add_north_arrow,
@@ -117,14 +118,14 @@ def snapshot(versions: dict[str, int]) -> str:
 
 @dataclass(frozen=True)
 class Page:
-    kind: str  # cover, summary, health, toc or compound
+    kind: str  # cover, summary, toc, compound, health or progress
     number: int  # 1-based
     index: int = 0  # n-th page of its kind (summary/toc), or the compound id (compound)
 
 
 def plan_pages(data: ReportData) -> list[Page]:
     """All pages in order, numbered: an atlas is cover, ranked table, contents, one page per compound, then
-    the city health-check table."""
+    the city health-check table and the programme's progress (last, so the compound pages keep their numbers)."""
     if not data.scope.atlas:
         return [Page("compound", 1, data.pages[0])]
     n = len(data.pages)
@@ -132,8 +133,9 @@ def plan_pages(data: ReportData) -> list[Page]:
     kinds += [("summary", i) for i in range(math.ceil(n / SUMMARY_ROWS))]
     kinds += [("toc", i) for i in range(math.ceil(len(toc_entries(data, {})) / (TOC_ROWS * TOC_COLUMNS)))]
     kinds += [("compound", cid) for cid in data.pages]
-    if data.part("health-check") is not None:  # the streets' 城市体检 table closes the atlas
+    if data.part("health-check") is not None:  # the streets' 城市体检 table
         kinds.append(("health", 0))
+    kinds += [("progress", 0)]
     return [Page(kind, i + 1, index) for i, (kind, index) in enumerate(kinds)]
 
 
@@ -186,6 +188,9 @@ class ReportRenderer:
             return self.summary_page(page.index, page.number)
         if page.kind == "health":
             return self.health_page(page.number)
+        if page.kind == "progress":
+            return progress_page(self.data.progress, self.data.title, self.catalog, self.lang,
+                                 lambda fig, title, sub: self._frame(fig, title, sub, page.number))
         return self.toc_page(page.index, page.number)
 
     # ---------------------------------------------------------- shared furniture

@@ -20,9 +20,11 @@ from concurrent.futures import FIRST_EXCEPTION, ProcessPoolExecutor, wait
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..catalog.programmes import load_programmes
 from ..store.base import FeatureStore
 from . import files
 from .data import ReportData, Scope, gather, layer_versions, resolved_params, scope_title
+from .programme import programme_stamp
 
 Progress = Callable[[int, int], None]  # (pages done, pages in all)
 RENDER_LOCK = threading.Lock()  # matplotlib's font objects are shared within a process and not thread-safe
@@ -51,7 +53,8 @@ def basemap_folder(settings):
 
 
 def _settings_values(settings) -> dict:
-    return {"analysis_params": getattr(settings, "analysis_params", None) or {},
+    return {"programmes": getattr(settings, "programmes", None),
+            "analysis_params": getattr(settings, "analysis_params", None) or {},
             "metric_crs": getattr(settings, "metric_crs", None),
             "basemap_dir": basemap_folder(settings),
             "folder": Path(settings.static_maps_dir),
@@ -66,7 +69,7 @@ def report_target(store: FeatureStore, settings, scope: Scope, fmt: str = "pdf",
     title = scope_title(store, scope)
     path = files.report_path(s["folder"], scope, title, fmt, lang)
     key = files.cache_key(scope, layer_versions(store), resolved_params(store, s["analysis_params"]),
-                          s["metric_crs"], lang, fmt, s["basemap_dir"], files.catalog_stamp(store.catalog))
+                          s["metric_crs"], lang, fmt, s["basemap_dir"], _stamp(store, s))
     return path, key, title
 
 
@@ -85,9 +88,10 @@ def build_report(store: FeatureStore, settings, scope: Scope, fmt: str = "pdf", 
         path = Path(out)
     elif not force and (info := files.cached(path, key)) is not None:
         return ReportOutput(path, int(info.get("pages", 0)), True, time.perf_counter() - start, title)
-    data = gather(store, scope, s["analysis_params"], s["metric_crs"])
+    programmes = load_programmes(s["programmes"], store.catalog) if s["programmes"] else []
+    data = gather(store, scope, s["analysis_params"], s["metric_crs"], programmes)
     key = files.cache_key(scope, data.versions, data.params, s["metric_crs"], lang, fmt, s["basemap_dir"],
-                          files.catalog_stamp(store.catalog))
+                          _stamp(store, s))
     pages = render_file(data, store.catalog, path, fmt, lang, s["basemap_dir"], progress,
                         default_workers() if workers is None else workers)
     if out is None:
@@ -95,6 +99,11 @@ def build_report(store: FeatureStore, settings, scope: Scope, fmt: str = "pdf", 
                                 "versions": data.versions, "lang": lang, "format": fmt,
                                 "created": dt.datetime.now().isoformat(timespec="seconds")})
     return ReportOutput(path, pages, False, time.perf_counter() - start, data.title)
+
+
+def _stamp(store: FeatureStore, values: dict) -> str:
+    """What pages take from the catalog and the programme files: a change of either redraws cached reports."""
+    return f"{files.catalog_stamp(store.catalog)}-{programme_stamp(values['programmes'])}"
 
 
 def default_workers() -> int:
