@@ -13,6 +13,7 @@ given, which overrides it (a warning says so when they differ). Files that canno
 from __future__ import annotations
 
 import json
+import re
 import warnings
 import zipfile
 from collections.abc import Iterator
@@ -296,7 +297,27 @@ def _read_geojson(path: Path) -> SourceData:
         frame, info = _gdal(path)
     except pyogrio.errors.DataSourceError as e:
         raise ReadError(_why_not_geojson(path) or f"cannot be read as GeoJSON: {_gdal_message(e, path)}") from None
+    _check_legacy_crs(head)
     return _from_gdal(frame, info, f"GeoJSON {path.name}")
+
+
+_LEGACY_CRS = re.compile(rb'"crs"\s*:\s*\{\s*"type"\s*:\s*"name"\s*,\s*"properties"\s*:\s*\{\s*'
+                         rb'"name"\s*:\s*"([^"]{1,200})"')
+
+
+def _check_legacy_crs(head: bytes) -> None:
+    """A legacy ``crs`` member (GeoJSON 2008) naming a CRS nobody knows: GDAL quietly reads the coordinates
+    as WGS84, which would put every feature in the wrong place without a word, so refuse it instead."""
+    found = _LEGACY_CRS.search(head)
+    if found is None:
+        return
+    name = found.group(1).decode("utf-8", "replace")
+    try:
+        pyproj.CRS.from_user_input(name)
+    except pyproj.exceptions.CRSError:
+        raise ReadError(f"its crs member names {name!r}, which is not a known coordinate system; if the "
+                        "coordinates are WGS84 lon/lat remove the member, else give the right one with --crs "
+                        "after removing it") from None
 
 
 def _why_not_geojson(path: Path) -> str | None:
