@@ -94,8 +94,8 @@ if needs_pg; then
         -o shared_buffers=512MB >/dev/null
   fi
   sed -i "s/^listen_addresses = .*/listen_addresses = '127.0.0.1'/" "/etc/postgresql/15/$PG_CLUSTER/postgresql.conf"
-  pg_ctlcluster 15 "$PG_CLUSTER" start >/dev/null 2>&1 || true
-  "$PEERS/tipg/setup.sh" > "$CMP/tipg-setup.log" 2>&1 || { tail -20 "$CMP/tipg-setup.log" >&2; die "peers/tipg/setup.sh failed"; }
+  pg_ctlcluster 15 "$PG_CLUSTER" start >/dev/null 2>&1 9>&- || true  # the cluster outlives us: not the lock
+  "$PEERS/tipg/setup.sh" > "$CMP/tipg-setup.log" 2>&1 9>&- || { tail -20 "$CMP/tipg-setup.log" >&2; die "peers/tipg/setup.sh failed"; }
 fi
 
 # (4) the before tree: a detached `git worktree` of BEFORE_REF in $PB/before (reused, moved to the ref if needed)
