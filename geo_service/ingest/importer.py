@@ -256,6 +256,7 @@ class _Run:
         self.store, self.spec, self.report, self.source, self.spill = store, spec, report, source, spill
         self.fail, self.opt = fail, options
         self.plan: ColumnPlan | None = None
+        self.ref_indexes: dict = {}  # referenced layers' lookups, built once per import (refs.resolve_refs)
         self.errors: list[RowError] = []
         self.file_errors: dict[str, RowError] = {}  # whole-file errors, once each (every chunk repeats them)
         self.bad_rows: set[int] = set()
@@ -320,7 +321,7 @@ class _Run:
         plan = self._columns(data)
         frame = self._to_wgs84(plan.apply(data.frame))
         # rows naming no referenced feature (an unknown or ambiguous compound) are rejected like unreadable ones
-        frame, ref_errors = resolve_refs(self.store, self.spec, frame, data.frame, rows)
+        frame, ref_errors = resolve_refs(self.store, self.spec, frame, data.frame, rows, self.ref_indexes)
         frame = self._keys_from_fields(frame)
         early = list(data.errors) + ref_errors + self._missing_keys(frame, rows)
         if SOURCE_ID in frame.columns:

@@ -73,21 +73,25 @@ def _streets(source: pd.DataFrame) -> pd.Series | None:
 
 
 def resolve_refs(store: FeatureStore, spec: LayerSpec, frame: pd.DataFrame, source: pd.DataFrame,
-                 rows: np.ndarray) -> tuple[pd.DataFrame, list[RowError]]:
-    """``frame`` with every ref column replaced by feature ids, and a RowError per value that names none."""
+                 rows: np.ndarray, indexes: dict[str, _Index] | None = None) -> tuple[pd.DataFrame, list[RowError]]:
+    """``frame`` with every ref column replaced by feature ids, and a RowError per value that names none.
+    ``indexes`` keeps each referenced layer's lookup between the chunks of one import (built once, not per chunk)."""
+    indexes = {} if indexes is None else indexes
     errors: list[RowError] = []
     streets = _streets(source)
     for f in spec.ref_fields:
         if f.name not in frame.columns:
             continue
         frame = frame.copy()
-        frame[f.name] = _resolve_column(store, f, frame[f.name], streets, rows, errors)
+        frame[f.name] = _resolve_column(indexes, store, f, frame[f.name], streets, rows, errors)
     return frame, errors
 
 
-def _resolve_column(store: FeatureStore, f: FieldSpec, column: pd.Series, streets: pd.Series | None,
-                    rows: np.ndarray, errors: list[RowError]) -> pd.Series:
-    index = _Index(store, f.ref)
+def _resolve_column(indexes: dict[str, _Index], store: FeatureStore, f: FieldSpec, column: pd.Series,
+                    streets: pd.Series | None, rows: np.ndarray, errors: list[RowError]) -> pd.Series:
+    if f.ref not in indexes:
+        indexes[f.ref] = _Index(store, f.ref)
+    index = indexes[f.ref]
     out = []
     for pos, value in enumerate(column.tolist()):
         if value is None or (isinstance(value, float) and np.isnan(value)) or str(value).strip() == "":
