@@ -10,6 +10,9 @@ import threading
 import time
 from pathlib import Path
 
+import numpy as np
+import pytest
+
 from geo_service.store import Query
 from geo_service.store.geopackage import CHECK_INTERVAL_S, GeoPackageStore
 from tests.test_store_contract import hydrants
@@ -90,3 +93,31 @@ def test_other_process_write_is_seen_within_the_bound_and_never_stale_after(tmp_
         finally:
             stop.set()
             t_reader.join()
+
+
+def test_tiles_cut_on_the_event_loop_see_another_process_write(tmp_path, catalog):
+    """quick_tile (the API's event-loop path) and tile() both follow another process's commit: once
+    the bound has passed, neither gives the tile of the old version, even though it is cached."""
+    mvt = pytest.importorskip("mapbox_vector_tile")
+    path = tmp_path / "s.gpkg"
+    with GeoPackageStore(path, catalog) as store:
+        store.import_frame("fire_hydrants", hydrants(50), mode="replace")
+        fid = int(store.query("fire_hydrants", Query(limit=1)).features.index[0])
+        lon, lat = store.get("fire_hydrants", fid)["geometry"].coords[0]
+        z, n = 16, 2**16
+        x, y = int((lon + 180) / 360 * n), int((1 - np.arcsinh(np.tan(np.radians(lat))) / np.pi) / 2 * n)
+
+        def status_in(body: bytes | None) -> str | None:
+            if body is None:
+                return None
+            feats = mvt.decode(body)["fire_hydrants"]["features"]
+            return next(f["properties"]["status"] for f in feats if f["id"] == fid)
+
+        assert status_in(store.tile("fire_hydrants", z, x, y)) == status_in(store.quick_tile("fire_hydrants", z, x,
+                                                                                               y))
+        committed = _write_elsewhere(path, "probe-tile", fid)
+        time.sleep(max(0.0, committed + CHECK_INTERVAL_S - time.monotonic()))
+        quick = store.quick_tile("fire_hydrants", z, x, y)  # None until the new version is prepared
+        assert status_in(quick) in (None, "probe-tile")
+        assert status_in(store.tile("fire_hydrants", z, x, y)) == "probe-tile"
+        assert status_in(store.quick_tile("fire_hydrants", z, x, y)) == "probe-tile"

@@ -428,6 +428,36 @@ def test_tiles_hold_the_features_of_the_tile(loaded):
         loaded.tile("nope", 14, x, y)
 
 
+def test_a_quick_tile_is_the_tile_or_nothing(loaded, monkeypatch):
+    """quick_tile (what the API answers on the event loop) never differs from tile(): the same bytes, or
+    None where the store would have to wait or cut a lot; and never an old version after an edit."""
+    from geo_service.store import geopackage
+
+    z = 14
+    x, y = _tile_xy(121.45, 31.15, z)
+    if not loaded.reads_in_memory:  # a store that waits on a server leaves every tile to tile()
+        assert loaded.quick_tile("fire_hydrants", z, x, y) is None
+        return
+    assert loaded.quick_tile("fire_hydrants", z, x, y) is None  # the layer is not prepared for tiles yet
+    first = loaded.tile("fire_hydrants", z, x - 1, y)
+    assert first and loaded.quick_tile("fire_hydrants", z, x - 1, y) == first  # held ready
+    quick = loaded.quick_tile("fire_hydrants", z, x, y)  # cut at once from the prepared layer
+    assert quick and quick == loaded.tile("fire_hydrants", z, x, y)
+    fid = next(iter(_decoded(loaded, "fire_hydrants", z, x, y)))
+    loaded.delete("fire_hydrants", fid)
+    again = loaded.quick_tile("fire_hydrants", z, x, y)
+    assert again is None or again == loaded.tile("fire_hydrants", z, x, y)
+    assert fid not in _decoded(loaded, "fire_hydrants", z, x, y)
+    loaded.tile("fire_hydrants", z, x, y)  # prepared again for the new version
+    assert loaded.quick_tile("fire_hydrants", z, x + 1, y) == loaded.tile("fire_hydrants", z, x + 1, y)
+    monkeypatch.setattr(geopackage, "QUICK_TILE_WORK", 0)  # a tile worth more cutting waits for tile()
+    assert loaded.quick_tile("fire_hydrants", z, x, y + 1) is None
+    assert loaded.quick_tile("fire_hydrants", z, x + 1, y) is not None  # ... unless it is held ready
+    assert loaded.quick_tile("nope", z, x, y) is None
+    with pytest.raises(InvalidQuery, match="outside the tile matrix"):
+        loaded.quick_tile("fire_hydrants", 3, 8, 0)
+
+
 def test_both_stores_cut_the_same_tiles(tmp_path, catalog):
     """The embedded encoder and PostGIS's ST_AsMVT: same ids, properties and geometry (within a tile unit)."""
     from tests.conftest import STORE_KINDS

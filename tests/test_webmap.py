@@ -272,6 +272,45 @@ def test_vector_tiles_decode_and_read_in_gdal(setup, tmp_path):
     assert all(f["geometry"]["type"] == "Point" and "status" in f["properties"] for f in hyd)
 
 
+def test_tiles_revalidate_by_etag_and_follow_edits_on_both_paths(demo_gpkg, tmp_path, monkeypatch):
+    """Street-level tiles are answered on the event loop, coarser or bigger ones in the threadpool: both give
+    the store's tile, a 304 for the client's current copy, and a new tag and content after an edit."""
+    from geo_service.store import geopackage
+    from geo_service.store.geopackage import GeoPackageStore
+
+    tiles_mod = pytest.importorskip("mapbox_vector_tile")
+    gpkg = tmp_path / "demo.gpkg"
+    shutil.copy(demo_gpkg, gpkg)
+    settings = Settings(gpkg=gpkg, static_maps_dir=tmp_path / "static_maps")
+    store = GeoPackageStore(gpkg, load_catalog(settings.layers))
+    fid = int(store.query("fire_hydrants", Query(filters=Query.equals(status="working"), limit=1)).features.index[0])
+    lon, lat = store.get("fire_hydrants", fid)["geometry"].coords[0]
+
+    def status(body: bytes) -> str:
+        return next(f["properties"]["status"] for f in tiles_mod.decode(body)["fire_hydrants"]["features"]
+                    if f["id"] == fid)
+
+    try:
+        with TestClient(app_with_map(settings, store)) as client:
+            for z, work in ((15, geopackage.QUICK_TILE_WORK), (12, 0)):  # 0: every cut goes to the threadpool
+                monkeypatch.setattr(geopackage, "QUICK_TILE_WORK", work)
+                url = "/collections/fire_hydrants/tiles/WebMercatorQuad/{}/{}/{}".format(z, *_tile_of(lon, lat, z))
+                r = client.get(url)
+                assert r.status_code == 200 and r.headers["cache-control"] == "no-cache"
+                assert r.content == store.tile("fire_hydrants", z, *_tile_of(lon, lat, z))
+                etag = r.headers["etag"]
+                again = client.get(url, headers={"If-None-Match": etag})
+                assert again.status_code == 304 and again.headers["etag"] == etag and not again.content
+                store.update("fire_hydrants", fid, {"status": "faulty" if status(r.content) != "faulty" else "working"})
+                after = client.get(url, headers={"If-None-Match": etag})
+                assert after.status_code == 200 and after.headers["etag"] != etag
+                assert status(after.content) != status(r.content)
+            assert client.get("/collections/fire_hydrants/tiles/WebMercatorQuad/14/16384/0").status_code == 404
+            assert client.get("/collections/nope/tiles/WebMercatorQuad/14/0/0").status_code == 404
+    finally:
+        store.close()
+
+
 def test_missing_assets_are_named_not_served_from_a_cdn(setup, monkeypatch, tmp_path):
     client, *_ = setup
     monkeypatch.setattr(assets, "STATIC_DIR", tmp_path)

@@ -152,9 +152,12 @@ def create_app(settings: Settings | None = None, store: FeatureStore | None = No
     guarded = settings.read_requires_key
     read_deps = [Depends(auth.require_reader)] if guarded else []
     catalog = services.store.catalog
-    for router in (capabilities.build_router(guarded), collections.build_router(catalog, guarded),
-                   items.build_router(catalog, guarded), compounds.router, life_circle.router, analysis.router,
-                   tiles.router, webmap.router, reports.router, programme.router):
+    # Routing tries the routes in order, at a few microseconds each (about 0.25 ms for the hundred before
+    # /health): the routes clients call all the time (items, tiles, the map's data) come first. No path of
+    # theirs overlaps another router's, so the order changes nothing else.
+    for router in (items.build_router(catalog, guarded), tiles.router, webmap.router,
+                   capabilities.build_router(guarded), collections.build_router(catalog, guarded), compounds.router,
+                   life_circle.router, analysis.router, reports.router, programme.router):
         app.include_router(router, dependencies=read_deps)
     app.include_router(edits.router)
     app.include_router(capabilities.build_open_router())

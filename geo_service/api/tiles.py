@@ -8,6 +8,7 @@ layer's version, so a client's current tile costs a 304 without cutting it again
 from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Path, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 
 from ..catalog import LayerSpec
@@ -15,7 +16,7 @@ from ..store import mvt as tiles
 from .dependencies import check_params, layer_spec
 from .errors import ApiError
 from .openapi import error_responses
-from .responses import JSON, base_url, cached, json_response, key_etag
+from .responses import JSON, base_url, cached, conditional, json_response, key_etag, not_modified
 
 router = APIRouter()
 _TILES = "http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/"
@@ -24,6 +25,7 @@ CONFORMANCE: list[str] = [_TILES + c for c in ("core", "tileset", "tilesets-list
 TMS = "WebMercatorQuad"
 TMS_URI = "http://www.opengis.net/def/tilematrixset/OGC/1.0/WebMercatorQuad"
 TILING_SCHEME = "http://www.opengis.net/def/rel/ogc/1.0/tiling-scheme"
+TILE_HEADERS = {"Cache-Control": "no-cache"}  # clients keep tiles and revalidate them by ETag
 
 
 # ------------------------------------------------------------------ OGC API - Tiles (Mapbox Vector Tiles)
@@ -102,12 +104,28 @@ def collection_tileset(request: Request, spec: LayerSpec = Depends(layer_spec)):
             summary="A Mapbox Vector Tile (z = tileMatrix, x = tileCol, y = tileRow)", response_class=Response,
             responses={200: {"content": {tiles.MVT: {}}, "description": "the tile (empty when nothing is there)"},
                        **error_responses(304, 400, 404)})
-def collection_tile(request: Request, spec: LayerSpec = Depends(layer_spec),
-                    z: int = Path(..., ge=0, le=tiles.MAX_ZOOM), x: int = Path(..., ge=0), y: int = Path(..., ge=0)):
+async def collection_tile(request: Request, spec: LayerSpec = Depends(layer_spec),
+                          z: int = Path(..., ge=0, le=tiles.MAX_ZOOM), x: int = Path(..., ge=0),
+                          y: int = Path(..., ge=0)):
     check_params(request, ["f"])
     if x >= 2**z or y >= 2**z:
         raise ApiError(404, "NotFound", f"tile {z}/{x}/{y} is outside the tile matrix {z} ({2**z} x {2**z} tiles)")
     store = request.app.state.store
+    if not store.reads_in_memory:  # the version and the tile wait on the database: all in the threadpool
+        return await run_in_threadpool(_tile, request, store, spec.id, z, x, y)
+    # In memory: the ETag, a 304, a cached tile and a street-level cut (store.quick_tile) take less time on the
+    # event loop than the hop to the threadpool (about 0.13 ms); only bigger cuts go there.
     etag = key_etag("tile", spec.id, store.version(spec.id), z, x, y)
-    return cached(request, etag, lambda: store.tile(spec.id, z, x, y), tiles.MVT,
-                  headers={"Cache-Control": "no-cache"}, vary=None)
+    tags = conditional(request, etag, None, None)
+    if tags is None:
+        return not_modified({"ETag": etag})
+    body = store.quick_tile(spec.id, z, x, y)
+    if body is None:
+        body = await run_in_threadpool(store.tile, spec.id, z, x, y)
+    return Response(body, media_type=tiles.MVT, headers={**tags, **TILE_HEADERS})
+
+
+def _tile(request: Request, store, layer: str, z: int, x: int, y: int) -> Response:
+    """The tile with its ETag (the layer's version and the tile's address), or a 304 without cutting it."""
+    etag = key_etag("tile", layer, store.version(layer), z, x, y)
+    return cached(request, etag, lambda: store.tile(layer, z, x, y), tiles.MVT, headers=TILE_HEADERS, vary=None)

@@ -200,6 +200,12 @@ class FeatureStore(abc.ABC):
         """The Mapbox Vector Tile z/x/y (WebMercatorQuad) of ``layer``: one layer named after it, every
         field as tags, extent 4096, buffer 64 (store.mvt); empty bytes when nothing is there."""
 
+    def quick_tile(self, layer: str, z: int, x: int, y: int) -> bytes | None:
+        """Tile z/x/y when the store can give it at once, neither waiting on anything nor cutting for more
+        than a few milliseconds, else None (then ``tile``). The API calls it on the event loop, sparing the
+        threadpool hop; stores that wait on a server keep this default."""
+        return None
+
     # ---- whole-dataset copies (geo-service db copy) -------------------------------
     @abc.abstractmethod
     def audit_records(self) -> list[dict[str, Any]]:
