@@ -9,8 +9,9 @@ Runs against whichever tree PYTHONPATH points at, so a before/after pair is two 
 The store is a copy of a compound-gis GeoPackage holding the peers' city (as bench_items_inprocess.py finds
 one). Tiles: the peers' 200 z14 tiles (../shared/peers/load/tiles_z14.txt) and, for more first cuts, their
 800 z15 children. Each round opens a new app on a new copy of the store, prepares each layer with one tile,
-then asks every z14 tile once (first cut) and once more (cached), and every z15 tile once; it prints median and p90 wall ms and CPU ms per
-request for fire_hydrants (points) and compounds (polygons). Keep it brief: the machine is shared.
+then asks every z14 tile once (first cut) and once more (cached), and every z15 tile once. It prints median
+and p90 wall ms and CPU ms per request for fire_hydrants (points) and compounds (polygons). Keep it brief:
+the machine is shared.
 """
 
 from __future__ import annotations
