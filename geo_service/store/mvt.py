@@ -177,17 +177,21 @@ class TileSource:
         geoms = np.asarray(frame.geometry.values, dtype=object)
         ok = ~shapely.is_missing(geoms) & ~shapely.is_empty(geoms) if len(geoms) else np.zeros(0, bool)
         frame, geoms = frame[ok], geoms[ok]
-        merc = shapely.transform(geoms, lambda c: np.column_stack(mercator(c[:, 0], c[:, 1])))
-        is_point = shapely.get_type_id(merc) == 0 if len(merc) else np.zeros(0, bool)
-        x = np.full(len(merc), np.nan)
-        y = np.full(len(merc), np.nan)
+        # Points need only their x and y (no geometry objects to transform: most of the work on a point
+        # layer); other shapes are transformed, and indexed by their bounds.
+        is_point = shapely.get_type_id(geoms) == 0 if len(geoms) else np.zeros(0, bool)
+        x = np.full(len(geoms), np.nan)
+        y = np.full(len(geoms), np.nan)
+        merc = np.full(len(geoms), None, dtype=object)
         if is_point.any():
-            xy = shapely.get_coordinates(merc[is_point])
-            x[is_point], y[is_point] = xy[:, 0], xy[:, 1]
-        merc[is_point] = None
-        bounds = np.column_stack([x, y, x, y]) if len(merc) else np.zeros((0, 4))
-        if (~is_point).any():
-            bounds[~is_point] = shapely.bounds(merc[~is_point])
+            lonlat = shapely.get_coordinates(geoms[is_point])
+            x[is_point], y[is_point] = mercator(lonlat[:, 0], lonlat[:, 1])
+        shapes = ~is_point
+        if shapes.any():
+            merc[shapes] = shapely.transform(geoms[shapes], lambda c: np.column_stack(mercator(c[:, 0], c[:, 1])))
+        bounds = np.column_stack([x, y, x, y]) if len(geoms) else np.zeros((0, 4))
+        if shapes.any():
+            bounds[shapes] = shapely.bounds(merc[shapes])
         keys: list[str] = []
         values: list[bytes] = []
         codes = []
