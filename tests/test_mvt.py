@@ -10,6 +10,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pytest
+import shapely
 from shapely.geometry import LineString, MultiPoint, Point, Polygon
 
 from geo_service.store import mvt
@@ -138,3 +139,37 @@ def test_looked_up_features_give_the_same_tile_and_their_work():
         shapes = sum(frame.geometry.iloc[i].geom_type != "Point" for i in sel)
         assert mvt.tile_work(src, sel) == len(sel) - shapes + mvt.SHAPE_WORK * shapes
     assert mvt.encode_tile(src, *_tile_of(0.0, 0.0, 10)) == b""  # nothing there
+
+
+def test_lines_vectorised_as_one_line_at_a_time():
+    """line_commands (every line of a tile at once) writes what the per-line walk writes, for lines with
+    repeated points, parts that collapse to one grid point, and several parts sharing one cursor."""
+    from shapely.geometry import MultiLineString
+
+    rng = np.random.default_rng(8)
+    geoms = []
+    for _ in range(300):
+        parts = []
+        for _ in range(int(rng.integers(1, 4))):
+            n = int(rng.integers(1, 7))
+            pts = rng.uniform(-64, 4160, (n, 2))
+            if rng.random() < 0.3:  # a repeated point, or a part within one grid cell
+                pts = np.repeat(pts, 2, axis=0) if rng.random() < 0.5 else pts[:1] + rng.uniform(0, 0.3, (n, 2))
+            if len(pts) >= 2:
+                parts.append(pts)
+        if parts:
+            geoms.append(LineString(parts[0]) if len(parts) == 1 else MultiLineString(parts))
+    geoms = np.array(geoms, dtype=object)
+    kept, ints, counts = mvt.line_commands(geoms)
+    expected_kept, expected = [], []
+    for g in geoms:
+        cursor, out = np.zeros(2, dtype=np.int64), []
+        for part in shapely.get_parts(g):
+            got = mvt._line_commands(np.rint(shapely.get_coordinates(part)).astype(np.int64), cursor)
+            if got:
+                out += got[0]
+                cursor = got[1]
+        expected_kept.append(bool(out))
+        expected += out
+    assert kept.tolist() == expected_kept and 0 < kept.sum() < len(geoms)
+    assert ints.tolist() == expected and counts.sum() == len(expected)

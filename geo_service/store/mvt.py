@@ -311,6 +311,42 @@ def tile_work(source: TileSource, sel: np.ndarray) -> int:
     return len(sel) - shapes + SHAPE_WORK * shapes
 
 
+def line_commands(geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Command integers of (multi)linestrings in tile units, vectorised over every part in the tile.
+
+    As polygon_commands, per part: MoveTo, LineTo (n - 1) over its points rounded to the grid, repeated
+    points dropped; parts left with fewer than two points are dropped. The cursor runs on across the parts
+    of one geometry and starts again at 0,0 for the next.
+    """
+    parts, owner = shapely.get_parts(geoms, return_index=True)
+    coords, part_of = shapely.get_coordinates(parts, return_index=True)
+    pts = np.rint(coords).astype(np.int64)
+    repeated = np.r_[False, (part_of[1:] == part_of[:-1]) & np.all(pts[1:] == pts[:-1], axis=1)]
+    pts, part_of = pts[~repeated], part_of[~repeated]
+    n_part = np.bincount(part_of, minlength=len(parts))
+    good = n_part >= 2
+    pts, part_of = pts[good[part_of]], part_of[good[part_of]]
+    geom_of_pt = owner[part_of]
+    deltas = np.diff(pts, axis=0, prepend=np.zeros((1, 2), dtype=np.int64))
+    restart = np.r_[True, geom_of_pt[1:] != geom_of_pt[:-1]]
+    deltas[restart] = pts[restart]
+    zz = zigzag(deltas.ravel()).reshape(-1, 2)
+    kept_parts = np.flatnonzero(good)
+    n = n_part[kept_parts]
+    size = 2 * n + 2  # MoveTo, its x y, LineTo, the other points' x y
+    start = np.cumsum(size) - size
+    out = np.empty(int(size.sum()), dtype=np.uint64)
+    out[start] = MOVE_TO | 1 << 3
+    out[start + 3] = (LINE_TO | ((n - 1) << 3)).astype(np.uint64)
+    rank = (np.cumsum(good) - 1)[part_of]
+    k = np.arange(len(pts)) - (np.cumsum(n) - n)[rank]
+    at = start[rank] + 1 + 2 * k + (k > 0)
+    out[at], out[at + 1] = zz[:, 0], zz[:, 1]
+    per_geom = np.bincount(owner[kept_parts], weights=size, minlength=len(geoms)).astype(np.int64)
+    kept = per_geom > 0
+    return kept, out, per_geom[kept]
+
+
 def encode_tile(source: TileSource, z: int, x: int, y: int, sel: np.ndarray | None = None) -> bytes:
     """The MVT tile z/x/y of ``source``: one layer named after it; empty bytes when nothing is there.
     ``sel``: the tile's features when the caller has already looked them up (tile_features)."""
@@ -343,9 +379,16 @@ def encode_tile(source: TileSource, z: int, x: int, y: int, sel: np.ndarray | No
             types.append(np.full(int(kept.sum()), POLYGON, dtype=np.int64))
             geom_ints.append(ints)
             geom_counts.append(counts)
-        others = np.flatnonzero(~areas & ~shapely.is_empty(local))
+        lines = np.isin(kinds, (1, 5))
+        if lines.any():
+            kept, ints, counts = line_commands(local[lines])
+            order.append(shapes[lines][kept])
+            types.append(np.full(int(kept.sum()), LINESTRING, dtype=np.int64))
+            geom_ints.append(ints)
+            geom_counts.append(counts)
+        others = np.flatnonzero(~areas & ~lines & ~shapely.is_empty(local))
         kept_o, s_types, s_ints, s_counts = [], [], [], []
-        for i in others.tolist():  # lines, and the odd collection clipping leaves
+        for i in others.tolist():  # multipoints, and the odd collection clipping leaves
             got = _shape_commands(local[i])
             if got:
                 kept_o.append(shapes[i])
