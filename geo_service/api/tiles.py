@@ -2,7 +2,8 @@
 
 The store cuts the tiles (`FeatureStore.tile`: the GeoPackage store from its in-memory layer, PostGIS
 with ST_AsMVT); this router only parses, checks the tile matrix and answers with an ETag made from the
-layer's version, so a client's current tile costs a 304 without cutting it again.
+layer's version, so a client's current tile costs a 304 without cutting it again. Tiles a store can give
+at once (`FeatureStore.quick_tile`) are answered on the event loop, the rest in the threadpool.
 """
 
 from __future__ import annotations
