@@ -141,6 +141,10 @@ def test_looked_up_features_give_the_same_tile_and_their_work():
     assert mvt.encode_tile(src, *_tile_of(0.0, 0.0, 10)) == b""  # nothing there
 
 
+def zig(v: int) -> int:
+    return (v << 1) ^ (v >> 63)
+
+
 def test_lines_vectorised_as_one_line_at_a_time():
     """line_commands (every line of a tile at once) writes what the per-line walk writes, for lines with
     repeated points, parts that collapse to one grid point, and several parts sharing one cursor."""
@@ -162,14 +166,38 @@ def test_lines_vectorised_as_one_line_at_a_time():
     geoms = np.array(geoms, dtype=object)
     kept, ints, counts = mvt.line_commands(geoms)
     expected_kept, expected = [], []
-    for g in geoms:
-        cursor, out = np.zeros(2, dtype=np.int64), []
+    for g in geoms:  # the MVT 2.1 rule, one line and one point at a time
+        cursor, out = (0, 0), []
         for part in shapely.get_parts(g):
-            got = mvt._line_commands(np.rint(shapely.get_coordinates(part)).astype(np.int64), cursor)
-            if got:
-                out += got[0]
-                cursor = got[1]
+            pts = [tuple(int(v) for v in p) for p in np.rint(shapely.get_coordinates(part))]
+            pts = [p for i, p in enumerate(pts) if i == 0 or p != pts[i - 1]]
+            if len(pts) < 2:
+                continue
+            moves = []
+            for p in pts:
+                moves += [zig(p[0] - cursor[0]), zig(p[1] - cursor[1])]
+                cursor = p
+            out += [1 | 1 << 3, moves[0], moves[1], 2 | (len(pts) - 1) << 3, *moves[2:]]
         expected_kept.append(bool(out))
         expected += out
     assert kept.tolist() == expected_kept and 0 < kept.sum() < len(geoms)
     assert ints.tolist() == expected and counts.sum() == len(expected)
+
+
+def test_shapes_smaller_than_a_grid_unit_leave_an_empty_tile_not_an_error():
+    """At a coarse zoom a small compound or a short line rounds to one grid point: dropped, and a tile
+    holding nothing else is empty (this raised an IndexError before)."""
+    frame = gpd.GeoDataFrame({"name": ["小", "短", "大"]}, geometry=[
+        Polygon([(121.40000, 31.10000), (121.40002, 31.10000), (121.40002, 31.10002)]),
+        LineString([(121.40010, 31.10010), (121.40011, 31.10011)]),
+        Polygon([(125.0, 35.0), (125.01, 35.0), (125.01, 35.01), (125.0, 35.01)])],
+        index=pd.Index([1, 2, 3], name="id"), crs="EPSG:4326")
+    src = mvt.TileSource.build("things", frame, [("name", "string")])
+    assert mvt.encode_tile(src, *_tile_of(121.4, 31.1, 8)) == b""
+    for geoms in ([frame.geometry.iloc[0]], []):
+        kept, ints, counts = mvt.polygon_commands(np.array(geoms, dtype=object))
+        assert not kept.any() and len(ints) == 0 and len(counts) == 0
+    kept, ints, _ = mvt.line_commands(np.array([LineString([(0.1, 0.1), (0.2, 0.2)])], dtype=object))
+    assert kept.tolist() == [False] and len(ints) == 0
+    big = mvt_decode(mvt.encode_tile(src, *_tile_of(125.005, 35.005, 8)))["things"]["features"]
+    assert [f["id"] for f in big] == [3]  # the big one, at the same zoom, is drawn

@@ -220,39 +220,69 @@ def check_tile(z: int, x: int, y: int) -> None:
         raise InvalidQuery(f"tile {z}/{x}/{y} is outside the tile matrix {z} ({2**z} x {2**z} tiles)")
 
 
-def _line_commands(pts: np.ndarray, cursor: np.ndarray) -> tuple[list[int], np.ndarray] | None:
-    """Commands of one line (repeated points dropped), and the cursor after it."""
-    keep = np.ones(len(pts), dtype=bool)
-    keep[1:] = np.any(pts[1:] != pts[:-1], axis=1)
-    pts = pts[keep]
-    if len(pts) < 2:
-        return None
-    deltas = zigzag(np.diff(np.vstack([cursor, pts]), axis=0).ravel()).tolist()
-    return [MOVE_TO | 1 << 3, deltas[0], deltas[1], LINE_TO | (len(pts) - 1) << 3, *deltas[2:]], pts[-1]
-
-
 def _shape_commands(geom) -> tuple[int, list[int]] | None:
     """(MVT geometry type, command integers) of a clipped geometry in tile units (rounded to the grid here)."""
     parts = shapely.get_parts(geom)
     kind = shapely.get_type_id(parts[0]) if len(parts) else -1
-    cursor = np.zeros(2, dtype=np.int64)
-    out: list[int] = []
     if kind == 0:  # (multi)point
         pts = np.rint(shapely.get_coordinates(parts)).astype(np.int64)
-        deltas = zigzag(np.diff(np.vstack([cursor, pts]), axis=0).ravel()).tolist()
+        deltas = zigzag(np.diff(pts, axis=0, prepend=np.zeros((1, 2), dtype=np.int64)).ravel()).tolist()
         return POINT, [MOVE_TO | len(pts) << 3, *deltas]
-    if kind in (1, 2):  # (multi)linestring
-        for part in parts:
-            got = _line_commands(np.rint(shapely.get_coordinates(part)).astype(np.int64), cursor)
-            if got:
-                out += got[0]
-                cursor = got[1]
-        return (LINESTRING, out) if out else None
+    if kind in (1, 2):  # (multi)linestring: its lines as the parts of one feature
+        lines = parts[np.isin(shapely.get_type_id(parts), (1, 2))]
+        kept, ints, _ = _line_parts_commands(lines, np.zeros(len(lines), dtype=np.int64), 1)
+        return (LINESTRING, ints.tolist()) if kept.any() else None
     if kind == 3:  # polygons left in a collection by clipping
         polys = parts[shapely.get_type_id(parts) == 3]
         kept, ints, _ = polygon_commands(np.array([shapely.multipolygons(polys)], dtype=object))
         return (POLYGON, ints.tolist()) if kept.any() else None
     return None
+
+
+def _grid_runs(coords: np.ndarray, run_of: np.ndarray, closed: bool) -> tuple[np.ndarray, np.ndarray]:
+    """Points rounded to the grid, without repeats within a run (nor, for closed runs, the closing point)."""
+    pts = np.rint(coords).astype(np.int64)
+    if not len(pts):
+        return pts, run_of
+    same_run = run_of[1:] == run_of[:-1]
+    drop = np.r_[False, same_run & np.all(pts[1:] == pts[:-1], axis=1)]
+    if closed:
+        drop |= np.r_[~same_run, True]
+    return pts[~drop], run_of[~drop]
+
+
+def _path_commands(pts: np.ndarray, run_of: np.ndarray, geom_of_run: np.ndarray, n_geoms: int, min_points: int,
+                   close: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Command integers of paths (polygon rings, line parts) given as grid points in order, each tagged with its
+    run: per run MoveTo, LineTo (n - 1) and, closed, ClosePath; runs of fewer than min_points points are dropped.
+    The cursor runs on across the runs of one geometry and starts again at 0,0 for the next. Returns which
+    geometries kept a run, the integers of those, and how many belong to each."""
+    n_run = np.bincount(run_of, minlength=len(geom_of_run))
+    good = n_run >= min_points
+    pts, run_of = pts[good[run_of]], run_of[good[run_of]]
+    if not len(pts):  # everything collapsed (shapes smaller than a grid unit): nothing to draw
+        return np.zeros(n_geoms, dtype=bool), np.zeros(0, dtype=np.uint64), np.zeros(0, dtype=np.int64)
+    geom_of_pt = geom_of_run[run_of]
+    deltas = np.diff(pts, axis=0, prepend=np.zeros((1, 2), dtype=np.int64))
+    restart = np.r_[True, geom_of_pt[1:] != geom_of_pt[:-1]]
+    deltas[restart] = pts[restart]
+    zz = zigzag(deltas.ravel()).reshape(-1, 2)
+    kept_runs = np.flatnonzero(good)
+    n = n_run[kept_runs]
+    size = 2 * n + (3 if close else 2)  # MoveTo, its x y, LineTo, the other points' x y[, ClosePath]
+    start = np.cumsum(size) - size
+    out = np.empty(int(size.sum()), dtype=np.uint64)
+    out[start] = MOVE_TO | 1 << 3
+    out[start + 3] = (LINE_TO | ((n - 1) << 3)).astype(np.uint64)
+    if close:
+        out[start + size - 1] = CLOSE_PATH | 1 << 3
+    rank = (np.cumsum(good) - 1)[run_of]
+    k = np.arange(len(pts)) - (np.cumsum(n) - n)[rank]
+    at = start[rank] + 1 + 2 * k + (k > 0)
+    out[at], out[at + 1] = zz[:, 0], zz[:, 1]
+    per_geom = np.bincount(geom_of_run[kept_runs], weights=size, minlength=n_geoms).astype(np.int64)
+    kept = per_geom > 0
+    return kept, out, per_geom[kept]
 
 
 def polygon_commands(geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -266,35 +296,22 @@ def polygon_commands(geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndar
     parts, owner = shapely.get_parts(geoms, return_index=True)
     rings, part_of = shapely.get_rings(parts, return_index=True)
     coords, ring_of = shapely.get_coordinates(rings, return_index=True)
-    pts = np.rint(coords).astype(np.int64)
-    same_ring = ring_of[1:] == ring_of[:-1]
-    closing = np.r_[~same_ring, True]
-    repeated = np.r_[False, same_ring & np.all(pts[1:] == pts[:-1], axis=1)]
-    pts, ring_of = pts[~closing & ~repeated], ring_of[~closing & ~repeated]
-    n_ring = np.bincount(ring_of, minlength=len(rings))
-    good = n_ring >= 3
-    pts, ring_of = pts[good[ring_of]], ring_of[good[ring_of]]
-    geom_of_ring = owner[part_of]
-    geom_of_pt = geom_of_ring[ring_of]
-    deltas = np.diff(pts, axis=0, prepend=np.zeros((1, 2), dtype=np.int64))
-    restart = np.r_[True, geom_of_pt[1:] != geom_of_pt[:-1]]
-    deltas[restart] = pts[restart]
-    zz = zigzag(deltas.ravel()).reshape(-1, 2)
-    kept_rings = np.flatnonzero(good)
-    n = n_ring[kept_rings]
-    size = 2 * n + 3
-    start = np.cumsum(size) - size
-    out = np.empty(int(size.sum()), dtype=np.uint64)
-    out[start] = MOVE_TO | 1 << 3
-    out[start + 3] = (LINE_TO | ((n - 1) << 3)).astype(np.uint64)
-    out[start + size - 1] = CLOSE_PATH | 1 << 3
-    rank = (np.cumsum(good) - 1)[ring_of]
-    k = np.arange(len(pts)) - (np.cumsum(n) - n)[rank]
-    at = start[rank] + 1 + 2 * k + (k > 0)
-    out[at], out[at + 1] = zz[:, 0], zz[:, 1]
-    per_geom = np.bincount(geom_of_ring[kept_rings], weights=size, minlength=len(geoms)).astype(np.int64)
-    kept = per_geom > 0
-    return kept, out, per_geom[kept]
+    pts, ring_of = _grid_runs(coords, ring_of, closed=True)
+    return _path_commands(pts, ring_of, owner[part_of], len(geoms), min_points=3, close=True)
+
+
+def line_commands(geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Command integers of (multi)linestrings in tile units, vectorised over every part in the tile: as
+    polygon_commands, per part MoveTo, LineTo (n - 1), without closing; parts left with fewer than two
+    points are dropped."""
+    parts, owner = shapely.get_parts(geoms, return_index=True)
+    return _line_parts_commands(parts, owner, len(geoms))
+
+
+def _line_parts_commands(parts: np.ndarray, owner: np.ndarray, n_geoms: int):
+    coords, part_of = shapely.get_coordinates(parts, return_index=True)
+    pts, part_of = _grid_runs(coords, part_of, closed=False)
+    return _path_commands(pts, part_of, owner, n_geoms, min_points=2, close=False)
 
 
 def tile_features(source: TileSource, z: int, x: int, y: int) -> np.ndarray:
@@ -309,42 +326,6 @@ def tile_work(source: TileSource, sel: np.ndarray) -> int:
     clipped, oriented, its rings walked) counts as SHAPE_WORK points."""
     shapes = int(np.count_nonzero(~source.is_point[sel]))
     return len(sel) - shapes + SHAPE_WORK * shapes
-
-
-def line_commands(geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Command integers of (multi)linestrings in tile units, vectorised over every part in the tile.
-
-    As polygon_commands, per part: MoveTo, LineTo (n - 1) over its points rounded to the grid, repeated
-    points dropped; parts left with fewer than two points are dropped. The cursor runs on across the parts
-    of one geometry and starts again at 0,0 for the next.
-    """
-    parts, owner = shapely.get_parts(geoms, return_index=True)
-    coords, part_of = shapely.get_coordinates(parts, return_index=True)
-    pts = np.rint(coords).astype(np.int64)
-    repeated = np.r_[False, (part_of[1:] == part_of[:-1]) & np.all(pts[1:] == pts[:-1], axis=1)]
-    pts, part_of = pts[~repeated], part_of[~repeated]
-    n_part = np.bincount(part_of, minlength=len(parts))
-    good = n_part >= 2
-    pts, part_of = pts[good[part_of]], part_of[good[part_of]]
-    geom_of_pt = owner[part_of]
-    deltas = np.diff(pts, axis=0, prepend=np.zeros((1, 2), dtype=np.int64))
-    restart = np.r_[True, geom_of_pt[1:] != geom_of_pt[:-1]]
-    deltas[restart] = pts[restart]
-    zz = zigzag(deltas.ravel()).reshape(-1, 2)
-    kept_parts = np.flatnonzero(good)
-    n = n_part[kept_parts]
-    size = 2 * n + 2  # MoveTo, its x y, LineTo, the other points' x y
-    start = np.cumsum(size) - size
-    out = np.empty(int(size.sum()), dtype=np.uint64)
-    out[start] = MOVE_TO | 1 << 3
-    out[start + 3] = (LINE_TO | ((n - 1) << 3)).astype(np.uint64)
-    rank = (np.cumsum(good) - 1)[part_of]
-    k = np.arange(len(pts)) - (np.cumsum(n) - n)[rank]
-    at = start[rank] + 1 + 2 * k + (k > 0)
-    out[at], out[at + 1] = zz[:, 0], zz[:, 1]
-    per_geom = np.bincount(owner[kept_parts], weights=size, minlength=len(geoms)).astype(np.int64)
-    kept = per_geom > 0
-    return kept, out, per_geom[kept]
 
 
 def encode_tile(source: TileSource, z: int, x: int, y: int, sel: np.ndarray | None = None) -> bytes:
