@@ -353,20 +353,14 @@ def encode_tile(source: TileSource, z: int, x: int, y: int, sel: np.ndarray | No
         local = shapely.clip_by_rect(local, -BUFFER, -BUFFER, EXTENT + BUFFER, EXTENT + BUFFER)
         local = shapely.orient_polygons(local, exterior_cw=False)
         kinds = shapely.get_type_id(local)
-        areas = np.isin(kinds, (3, 6))
-        if areas.any():
-            kept, ints, counts = polygon_commands(local[areas])
-            order.append(shapes[areas][kept])
-            types.append(np.full(int(kept.sum()), POLYGON, dtype=np.int64))
-            geom_ints.append(ints)
-            geom_counts.append(counts)
-        lines = np.isin(kinds, (1, 5))
-        if lines.any():
-            kept, ints, counts = line_commands(local[lines])
-            order.append(shapes[lines][kept])
-            types.append(np.full(int(kept.sum()), LINESTRING, dtype=np.int64))
-            geom_ints.append(ints)
-            geom_counts.append(counts)
+        areas, lines = np.isin(kinds, (3, 6)), np.isin(kinds, (1, 5))
+        for mask, commands, mvt_type in ((areas, polygon_commands, POLYGON), (lines, line_commands, LINESTRING)):
+            if mask.any():
+                kept, ints, counts = commands(local[mask])
+                order.append(shapes[mask][kept])
+                types.append(np.full(int(kept.sum()), mvt_type, dtype=np.int64))
+                geom_ints.append(ints)
+                geom_counts.append(counts)
         others = np.flatnonzero(~areas & ~lines & ~shapely.is_empty(local))
         kept_o, s_types, s_ints, s_counts = [], [], [], []
         for i in others.tolist():  # multipoints, and the odd collection clipping leaves
