@@ -3,33 +3,14 @@ one transaction on both stores, and coordinates rounded to 7 decimals."""
 
 from __future__ import annotations
 
-import hashlib
-
-import orjson
 import pytest
 
 from geo_service.ingest.importer import ImportFailed, import_file
 
 from .test_ingest_common import write_csv
+from .test_ingest_keyed import HEADER, rows, store_hash
 
 LAYER = "fire_hydrants"
-HEADER = ["编号", "lon", "lat", "kind", "status"]
-
-
-def rows(n: int, start: int = 0) -> list[list]:
-    return [[f"XHS-{i:04d}", round(121.40 + (i % 40) * 0.001, 6), round(31.20 + (i // 40) * 0.001, 6),
-             "pillar", "working"] for i in range(start, start + n)]
-
-
-def store_hash(store) -> str:
-    h = hashlib.sha256()
-    for spec in store.catalog:
-        frame = store.frame(spec.id).sort_index()
-        h.update(frame.drop(columns=frame.geometry.name).to_json().encode())
-        h.update(b"".join(g.wkb for g in frame.geometry))
-        h.update(str(store.version(spec.id)).encode())
-    h.update(orjson.dumps(store.audit_records(), default=str))
-    return h.hexdigest()
 
 
 def test_a_file_in_many_chunks_imports_whole_in_one_version(make_store, tmp_path):

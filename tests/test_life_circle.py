@@ -160,13 +160,18 @@ def _jittered_grid(rng, n=8, step=100.0, drop=0.3):
     return xy, edges
 
 
-def test_walks_equal_networkx_shortest_paths():
-    rng = np.random.default_rng(17)
+def _grid_streets(rng):
+    """A jittered grid as node positions, a networkx graph weighted by length, and the road frame."""
     xy, edges = _jittered_grid(rng)
     graph = nx.Graph()
     for a, b in edges:
         graph.add_edge(a, b, weight=float(np.hypot(xy[a][0] - xy[b][0], xy[a][1] - xy[b][1])))
-    roads = frame([line(xy[a], xy[b]) for a, b in edges])
+    return xy, graph, frame([line(xy[a], xy[b]) for a, b in edges])
+
+
+def test_walks_equal_networkx_shortest_paths():
+    rng = np.random.default_rng(17)
+    xy, graph, roads = _grid_streets(rng)
     nodes = sorted(graph.nodes)
     picks = rng.choice(len(nodes), size=18, replace=False)
     homes = [nodes[k] for k in picks[:8]]

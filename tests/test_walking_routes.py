@@ -10,7 +10,7 @@ import shapely
 from geo_service.analysis.life_circle import road_network
 from geo_service.analysis.walking_routes import counted_facilities, nearest_facilities
 
-from .test_life_circle import MARKET, RIVER_COMPOUND, RIVER_ROADS, UTM, _jittered_grid, box, frame, line, pt
+from .test_life_circle import MARKET, RIVER_COMPOUND, RIVER_ROADS, UTM, _grid_streets, box, frame, line, pt
 
 
 def routes(compound, facilities, roads, categories=None, **params):
@@ -75,11 +75,7 @@ def test_categories_restrict_and_keep_the_standards_order():
 
 def test_routes_equal_networkx_shortest_paths():
     rng = np.random.default_rng(29)
-    xy, edges = _jittered_grid(rng)
-    graph = nx.Graph()
-    for a, b in edges:
-        graph.add_edge(a, b, weight=float(np.hypot(xy[a][0] - xy[b][0], xy[a][1] - xy[b][1])))
-    roads = frame([line(xy[a], xy[b]) for a, b in edges])
+    xy, graph, roads = _grid_streets(rng)
     nodes = sorted(graph.nodes)
     picks = rng.choice(len(nodes), size=16, replace=False)
     cats = ["kindergarten", "market", "park"]

@@ -147,8 +147,8 @@ def test_clicking_a_compound_opens_its_popup(server, page):
     assert f"{server.base}/reports/compounds/{m.id}.pdf" in links
 
 
-def test_compound_panel_draws_its_walking_isochrones(server, page):
-    m = server.meilong
+def _open_panel_at(server, page, m):
+    """The map at z15 on compound m, clicked: its side panel open; returns the panel's walking button."""
     open_map(page, server.base + "/map?layers=compounds")
     page.evaluate(f"void window.compoundMap.map.setView([{m.inside.y}, {m.inside.x}], 15, {{animate: false}})")
     page.wait_for_timeout(300)
@@ -158,6 +158,12 @@ def test_compound_panel_draws_its_walking_isochrones(server, page):
     page.mouse.click(box["x"] + point["x"], box["y"] + point["y"])
     button = page.locator(".cgis-panel button.cgis-iso")
     button.wait_for()
+    return button
+
+
+def test_compound_panel_draws_its_walking_isochrones(server, page):
+    m = server.meilong
+    button = _open_panel_at(server, page, m)
     before = map_pixels(page)
     with page.expect_response(lambda r: f"/compounds/{m.id}/isochrones" in r.url and r.status == 200):
         button.click()
@@ -170,15 +176,7 @@ def test_compound_panel_draws_its_walking_isochrones(server, page):
 
 def test_compound_panel_draws_the_walking_routes_to_the_nearest_facilities(server, page):
     m = server.meilong
-    open_map(page, server.base + "/map?layers=compounds")
-    page.evaluate(f"void window.compoundMap.map.setView([{m.inside.y}, {m.inside.x}], 15, {{animate: false}})")
-    page.wait_for_timeout(300)
-    idle(page)
-    point = page.evaluate(f"window.compoundMap.map.latLngToContainerPoint([{m.inside.y}, {m.inside.x}])")
-    box = page.locator(".folium-map").bounding_box()
-    page.mouse.click(box["x"] + point["x"], box["y"] + point["y"])
-    button = page.locator(".cgis-panel button.cgis-iso")
-    button.wait_for()
+    button = _open_panel_at(server, page, m)
     with page.expect_response(lambda r: f"/compounds/{m.id}/nearest-facilities" in r.url and r.status == 200) as got:
         button.click()
     routed = [f for f in got.value.json()["features"] if f["geometry"] is not None]
