@@ -12,9 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
-from .specs import Catalog, CatalogError, Title, _title
+from .specs import Catalog, Title, _err, _title, read_mapping
 
 _KEYS = {"name", "layer", "years", "targets", "category_field"}
 
@@ -41,10 +39,6 @@ class Programme:
         return self.streets.get(year, {}).get(street, {}).get(category)
 
 
-def _err(path: Path, key: str, msg: str) -> CatalogError:
-    return CatalogError(f"{path}: {key}: {msg}")
-
-
 def _counts(path: Path, key: str, raw: Any, allowed: list[str]) -> dict[str, int]:
     if not isinstance(raw, dict):
         raise _err(path, key, "must be a mapping category -> number of compounds")
@@ -60,15 +54,7 @@ def _counts(path: Path, key: str, raw: Any, allowed: list[str]) -> dict[str, int
 
 def load_programme(path: Path, catalog: Catalog) -> Programme:
     path = Path(path)
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as e:
-        raise CatalogError(f"{path}: file: not valid YAML ({e})") from None
-    if not isinstance(raw, dict):
-        raise CatalogError(f"{path}: file: must hold a mapping (name, layer, years, targets)")
-    unknown = set(raw) - _KEYS
-    if unknown:
-        raise _err(path, sorted(unknown)[0], f"unknown key; allowed: {', '.join(sorted(_KEYS))}")
+    raw = read_mapping(path, _KEYS, "name, layer, years, targets")
     layer = raw.get("layer", "renovation_plans")
     if layer not in catalog:
         raise _err(path, "layer", f"names layer {layer!r}, which the catalog lacks")

@@ -284,8 +284,9 @@ def _transitions(path: Path, raw: Any, fields: tuple[FieldSpec, ...]) -> dict[st
     return out
 
 
-def load_layer(path: Path) -> LayerSpec:
-    path = Path(path)
+def read_mapping(path: Path, keys: set[str] | frozenset[str], holds: str) -> dict[str, Any]:
+    """A YAML file holding a mapping with only the given keys; errors name the file and the line or key.
+    ``holds`` lists the keys a mapping is expected to carry, for the message."""
     try:
         raw = yaml.safe_load(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as e:
@@ -295,10 +296,16 @@ def load_layer(path: Path) -> LayerSpec:
     except UnicodeDecodeError as e:
         raise CatalogError(f"{path}: file: not UTF-8 ({e.reason} at byte {e.start})") from None
     if not isinstance(raw, dict):
-        raise CatalogError(f"{path}: file: must hold a mapping (id, title, geometry, fields, style)")
-    unknown = set(raw) - _LAYER_KEYS
+        raise CatalogError(f"{path}: file: must hold a mapping ({holds})")
+    unknown = set(raw) - set(keys)
     if unknown:
-        raise _err(path, sorted(unknown)[0], f"unknown key; allowed: {', '.join(sorted(_LAYER_KEYS))}")
+        raise _err(path, sorted(unknown)[0], f"unknown key; allowed: {', '.join(sorted(keys))}")
+    return raw
+
+
+def load_layer(path: Path) -> LayerSpec:
+    path = Path(path)
+    raw = read_mapping(path, _LAYER_KEYS, "id, title, geometry, fields, style")
     layer_id = raw.get("id", path.stem)
     if not isinstance(layer_id, str) or not LAYER_ID.match(layer_id):
         raise _err(path, "id", f"must be a lower-case identifier without dots (a-z, 0-9, _), got {layer_id!r}")
